@@ -1,0 +1,3 @@
+from alscare.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""Base shapes every knowledge section builds on: frozen models and citations.
+
+Every clinical statement is a :class:`Cited` model: it carries at least one :class:`SourceRef`
+(source id plus where in the source), an evidence level where the source grades it, and
+``verified: false`` where the fact could not be checked against its source.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Cited", "Frozen", "SourceId", "SourceRef"]
+
+SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+
+
+class Frozen(BaseModel):
+    """Base of every knowledge model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceRef(Frozen):
+    """A citation: the source id and where in it the statement is found."""
+
+    id: SourceId
+    where: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class Cited(Frozen):
+    """A statement that must name its sources."""
+
+    sources: Annotated[tuple[SourceRef, ...], Field(min_length=1)]
+    evidence: str | None = None
+    verified: bool = True
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(ref.id for ref in self.sources))

@@ -1,0 +1,245 @@
+"""The assessment, version 1 (``alscare.assessment/v1``): what the engine returns.
+
+Every conclusion carries ``because`` (the record's facts it used) and ``sources`` (citation ids
+of the knowledge base). Missing data give ``null`` plus an entry in ``missing``. The required keys
+of the public contract come first in each model; alscare's extensions follow them. ``to_json``
+is the one canonical serialiser used by the CLI, the API and storage, so equal assessments are
+equal bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alscare.schemas.vocabulary import (
+    Action,
+    AwajiCategory,
+    DifferentialLevel,
+    ElEscorialCategory,
+    InvestigationStatus,
+    KingsClinicalStage,
+    KingsStage,
+    Region,
+    Severity,
+)
+
+__all__ = [
+    "ASSESSMENT_SCHEMA",
+    "Alert",
+    "AlsfrsScore",
+    "Assessment",
+    "AwajiResult",
+    "Criteria",
+    "DiagnosticFactorStatus",
+    "DifferentialResult",
+    "ElEscorialResult",
+    "EncalsInputs",
+    "EncalsPrognosis",
+    "GoldCoastResult",
+    "InvestigationPlanItem",
+    "KingsClinicalResult",
+    "KingsResult",
+    "MitosResult",
+    "Prognosis",
+    "Recommendation",
+    "RegionStatus",
+    "RiskFactorStatus",
+    "Scores",
+    "Staging",
+]
+
+ASSESSMENT_SCHEMA: Final = "alscare.assessment/v1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AlsfrsScore(_Model):
+    date: dt.date
+    total: int = Field(ge=0, le=48)
+    bulbar: int = Field(ge=0, le=12)
+    fine_motor: int = Field(ge=0, le=12)
+    gross_motor: int = Field(ge=0, le=12)
+    respiratory: int = Field(ge=0, le=12)
+    item_5: Literal["5a", "5b"]
+
+
+class Scores(_Model):
+    alsfrs_r: AlsfrsScore | None = None
+    progression_rate: float | None = None
+    alsfrs_r_slope: float | None = None
+    fvc_percent_predicted: float | None = None
+    weight_loss_percent: float | None = None
+    bmi: float | None = None
+    progression_band: Literal["slow", "intermediate", "fast"] | None = None
+    missing: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class KingsResult(_Model):
+    stage: KingsStage | None = None
+    method: Literal["alsfrs_r", "clinical"] | None = None
+    gastrostomy: bool | None = None
+    niv: bool | None = None
+    regions_involved: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class KingsClinicalResult(_Model):
+    stage: KingsClinicalStage
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class MitosResult(_Model):
+    stage: int = Field(ge=0, le=5)
+    domains_lost: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class Staging(_Model):
+    kings: KingsResult = Field(default_factory=KingsResult)
+    kings_clinical: KingsClinicalResult | None = None
+    mitos: MitosResult | None = None
+
+
+class GoldCoastResult(_Model):
+    met: bool | None = None
+    missing: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class ElEscorialResult(_Model):
+    category: ElEscorialCategory | None = None
+    missing: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class AwajiResult(_Model):
+    category: AwajiCategory | None = None
+    missing: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class Criteria(_Model):
+    gold_coast: GoldCoastResult = Field(default_factory=GoldCoastResult)
+    el_escorial: ElEscorialResult = Field(default_factory=ElEscorialResult)
+    awaji: AwajiResult = Field(default_factory=AwajiResult)
+
+
+class EncalsInputs(_Model):
+    age_at_onset_years: float | None = None
+    diagnostic_delay_months: float | None = None
+    progression_rate: float | None = None
+    fvc_percent_predicted: float | None = None
+    bulbar_onset: bool | None = None
+    definite_el_escorial: bool | None = None
+    ftd: bool | None = None
+    c9orf72: bool | None = None
+
+
+class EncalsPrognosis(_Model):
+    linear_predictor: float | None = None
+    median_survival_months: float | None = None
+    survival: dict[str, float] | None = None
+    inputs: EncalsInputs = Field(default_factory=EncalsInputs)
+    missing: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class Prognosis(_Model):
+    encals: EncalsPrognosis = Field(default_factory=EncalsPrognosis)
+
+
+class RegionStatus(_Model):
+    umn: bool | None = None
+    lmn: bool | None = None
+    lmn_source: Literal["clinical", "emg", "clinical+emg"] | None = None
+    because: tuple[str, ...] = ()
+
+
+class DiagnosticFactorStatus(_Model):
+    id: str
+    kind: str
+    present: bool | None = None
+
+
+class RiskFactorStatus(_Model):
+    id: str
+    present: bool | None = None
+
+
+class DifferentialResult(_Model):
+    id: str
+    level: DifferentialLevel
+    tests: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class InvestigationPlanItem(_Model):
+    id: str
+    status: InvestigationStatus
+    reason: str
+    sources: tuple[str, ...] = ()
+
+
+class Recommendation(_Model):
+    id: str
+    group: str
+    action: Action
+    strength: str
+    detail: str | None = None
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class Alert(_Model):
+    id: str
+    severity: Severity
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class Assessment(_Model):
+    schema_: Literal["alscare.assessment/v1"] = Field(default=ASSESSMENT_SCHEMA, alias="schema")
+    patient_id: str
+    as_of: dt.date
+    knowledge_version: str
+    scores: Scores = Field(default_factory=Scores)
+    staging: Staging = Field(default_factory=Staging)
+    criteria: Criteria = Field(default_factory=Criteria)
+    prognosis: Prognosis = Field(default_factory=Prognosis)
+    regions: dict[Region, RegionStatus] = Field(default_factory=dict)
+    diagnostic_factors: tuple[DiagnosticFactorStatus, ...] = ()
+    risk_factors: tuple[RiskFactorStatus, ...] = ()
+    differentials: tuple[DifferentialResult, ...] = ()
+    investigations: tuple[InvestigationPlanItem, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    missing: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> str:
+        """The canonical JSON text: field order as declared, two-space indent, final newline."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def to_json_line(self) -> str:
+        """The same content on one line, for JSON Lines output."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

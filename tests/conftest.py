@@ -1,0 +1,30 @@
+"""Shared fixtures: the packaged knowledge base and the example records (copied into tests)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from alscare import KnowledgeBase, PatientRecord, load_knowledge, parse_record_json
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RECORDS = FIXTURES / "records"
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge()
+
+
+def example(name: str) -> PatientRecord:
+    """One of the example records by its file stem, e.g. ``P-0001-limb-onset``."""
+    return parse_record_json((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
