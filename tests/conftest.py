@@ -28,3 +28,10 @@ def kb() -> KnowledgeBase:
 def example(name: str) -> PatientRecord:
     """One of the example records by its file stem, e.g. ``P-0001-limb-onset``."""
     return parse_record_json((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """In CI (ALSCARE_REQUIRE_ALL=1) a skipped test is a failure: PostgreSQL and Chromium must run."""
+    if report.skipped and os.environ.get("ALSCARE_REQUIRE_ALL") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
