@@ -31,7 +31,7 @@ def example(name: str) -> PatientRecord:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """In CI (ALSCARE_REQUIRE_ALL=1) a skipped test is a failure: PostgreSQL and Chromium must run."""
+    """With ALSCARE_REQUIRE_ALL=1 (CI) a skip is a failure: PostgreSQL and Chromium must run."""
     if report.skipped and os.environ.get("ALSCARE_REQUIRE_ALL") == "1":
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
