@@ -132,13 +132,19 @@ class Emg(_Model):
 
 
 class TestEntry(_Model):
-    """One investigation result: qualitative (``result``) and/or numeric (``value`` + ``unit``)."""
+    """One investigation result: qualitative (``result``) and/or numeric (``value`` + ``unit``).
+
+    ``lower_limit`` and ``upper_limit`` are the reporting laboratory's reference range, in the
+    same unit as ``value``; where a rule has no published threshold it compares with these.
+    """
 
     id: InvestigationId
     date: dt.date | None = None
     result: TestResult | None = None
     value: float | None = None
     unit: str | None = None
+    lower_limit: float | None = None
+    upper_limit: float | None = None
     finding: Annotated[str, Field(max_length=500)] | None = None
 
     @model_validator(mode="after")
