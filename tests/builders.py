@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from alscare import PatientRecord, parse_record
-from alscare.schemas.vocabulary import AlsfrsItem
+from alscare import KnowledgeBase, PatientRecord, parse_record
+from alscare.engine.criteria import criteria
+from alscare.engine.differentials import differentials
+from alscare.engine.investigations import investigation_plan
+from alscare.engine.regions import regions
+from alscare.engine.timeline import cut_off
+from alscare.schemas.assessment import (
+    Criteria,
+    DifferentialResult,
+    InvestigationPlanItem,
+    RegionStatus,
+)
+from alscare.schemas.vocabulary import AlsfrsItem, Region
 
-__all__ = ["make_record", "rating"]
+__all__ = [
+    "Diagnosis",
+    "diagnose",
+    "emg_region",
+    "make_record",
+    "rating",
+    "signs",
+    "workup_tests",
+]
 
 
 def rating(
@@ -31,3 +51,82 @@ def make_record(**overrides: Any) -> PatientRecord:
     data: dict[str, Any] = {"schema": "alscare.patient/v1", "id": "T-1"}
     data.update(overrides)
     return parse_record(data)
+
+
+# --- diagnosis: examination, EMG, work-up ----------------------------------------------------
+
+UMN_SIGN = "hyperreflexia"
+LMN_SIGNS = ("weakness", "wasting")
+
+
+def signs(*, umn: bool = False, lmn: bool = False, **more: bool) -> dict[str, bool]:
+    """One region of record.exam: a UMN sign (hyperreflexia) and/or clinical LMN signs
+    (weakness with wasting), plus any signs named."""
+    region: dict[str, bool] = {}
+    if umn:
+        region[UMN_SIGN] = True
+    if lmn:
+        region.update(dict.fromkeys(LMN_SIGNS, True))
+    region.update(more)
+    return region
+
+
+def emg_region(
+    muscles: int | None = 2, *, fibrillations: bool = True, fasciculations: bool = False
+) -> dict[str, Any]:
+    """One region of record.emg.regions with chronic neurogenic change in ``muscles`` muscles and
+    ongoing denervation (fibrillations/positive sharp waves and/or fasciculation potentials)."""
+    entry: dict[str, Any] = {
+        "chronic_neurogenic": True,
+        "active_denervation": fibrillations,
+        "fasciculation_potentials": fasciculations,
+    }
+    if muscles is not None:
+        entry["muscles"] = muscles
+    return entry
+
+
+def workup_tests(date: str = "2025-01-10", *, mri: bool = True) -> list[dict[str, Any]]:
+    """The minimum work-up with normal results (MRI brain and spine unless ``mri`` is false);
+    EMG/NCS is recorded separately in record.emg."""
+    tests: list[dict[str, Any]] = [
+        {"id": "vitamin_b12", "date": date, "value": 420, "unit": "pg/mL", "lower_limit": 200},
+        {"id": "creatine_kinase", "date": date, "value": 300, "unit": "U/L", "upper_limit": 200},
+        {"id": "thyroid_function", "date": date, "result": "normal"},
+        {"id": "calcium_pth", "date": date, "result": "normal"},
+    ]
+    if mri:
+        tests.append({"id": "mri_brain_spine", "date": date, "result": "normal"})
+    return tests
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The diagnostic part of an assessment, computed step by step as engine/__init__ does."""
+
+    regions: dict[Region, RegionStatus]
+    differentials: tuple[DifferentialResult, ...]
+    criteria: Criteria
+    investigations: tuple[InvestigationPlanItem, ...]
+
+    def differential(self, differential_id: str) -> DifferentialResult | None:
+        return next((d for d in self.differentials if d.id == differential_id), None)
+
+    def level(self, differential_id: str) -> str | None:
+        found = self.differential(differential_id)
+        return found.level.value if found else None
+
+    def plan(self, investigation_id: str) -> InvestigationPlanItem:
+        return next(item for item in self.investigations if item.id == investigation_id)
+
+
+def diagnose(
+    record: PatientRecord, kb: KnowledgeBase, as_of: str | dt.date = "2025-06-01"
+) -> Diagnosis:
+    """Regions, differentials, criteria and the investigation plan of one record."""
+    timeline = cut_off(record, dt.date.fromisoformat(str(as_of)))
+    involvement = regions(timeline, kb)
+    found = differentials(timeline, involvement, kb)
+    met = criteria(timeline, involvement, found, kb)
+    plan = investigation_plan(timeline, involvement, found, met, kb)
+    return Diagnosis(involvement, found, met, plan)

@@ -31,8 +31,8 @@ def assess(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Asses
     """Assess one patient record on one date against one knowledge base."""
     timeline = cut_off(record, as_of)
     involvement = regions(timeline, kb)
-    met = criteria(timeline, involvement, kb)
     differential = differentials(timeline, involvement, kb)
+    met = criteria(timeline, involvement, differential, kb)
     findings = Assessment(
         patient_id=record.id,
         as_of=as_of,
@@ -45,7 +45,7 @@ def assess(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Asses
         diagnostic_factors=diagnostic_factors(timeline, kb),
         risk_factors=risk_factors(timeline, kb),
         differentials=differential,
-        investigations=investigation_plan(timeline, involvement, differential, kb),
+        investigations=investigation_plan(timeline, involvement, differential, met, kb),
         ignored=timeline.ignored,
     )
     advice = recommendations(timeline, findings, kb)
@@ -62,6 +62,7 @@ def _missing(assessment: Assessment) -> tuple[str, ...]:
     """Everything any step said it lacked, once each, in a stable order."""
     parts = (
         assessment.scores.missing,
+        assessment.staging.missing,
         assessment.criteria.gold_coast.missing,
         assessment.criteria.el_escorial.missing,
         assessment.criteria.awaji.missing,

@@ -1,17 +1,383 @@
-"""Gold Coast, revised El Escorial and Awaji-Shima criteria."""
+"""Gold Coast, revised El Escorial and Awaji-Shima criteria, from the regions.
+
+Gold Coast is met when (1) motor impairment is progressive, (2) one region shows UMN and LMN
+signs together or LMN signs are in at least two regions, and (3) other diseases are excluded:
+no non-spectrum differential is suspected and the minimum work-up (investigations whose
+``workup`` counts for exclusion: EMG/NCS, B12, CK, thyroid, calcium) is done. It is false when
+a condition fails, null when none fails but one cannot be decided yet (``missing`` says what is
+needed).
+
+Revised El Escorial grades clinical signs; EMG counts only for "probable - laboratory-
+supported", under its stricter denervation rule, which also needs neuroimaging done.
+Awaji-Shima counts EMG LMN evidence equal to clinical signs. Both use the strict reading of
+"probable": at least two regions that each show UMN and LMN signs. A criterion is null only
+when no region was examined (UMN signs are clinical).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from alscare.engine.rules import RecordFacts, evaluate, unique
 from alscare.engine.timeline import Timeline
 from alscare.knowledge import KnowledgeBase
-from alscare.schemas.assessment import Criteria, RegionStatus
-from alscare.schemas.vocabulary import Region
+from alscare.knowledge.base import Cited
+from alscare.knowledge.diagnosis import (
+    AwajiRules,
+    DefiniteRule,
+    ElEscorialRules,
+    GoldCoastRules,
+    PossibleRule,
+    ProbableRule,
+)
+from alscare.schemas.assessment import (
+    AwajiResult,
+    Criteria,
+    DifferentialResult,
+    ElEscorialResult,
+    GoldCoastResult,
+    RegionStatus,
+)
+from alscare.schemas.vocabulary import (
+    AwajiCategory,
+    DifferentialLevel,
+    ElEscorialCategory,
+    Region,
+)
 
 __all__ = ["criteria"]
 
+Regions = Mapping[Region, RegionStatus]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One condition of a criterion: whether it holds (None = cannot tell) and why."""
+
+    holds: bool | None
+    because: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Grade:
+    category: str
+    reason: str
+    sources: tuple[str, ...]
+
 
 def criteria(
-    timeline: Timeline, regions: dict[Region, RegionStatus], kb: KnowledgeBase
+    timeline: Timeline,
+    regions: Regions,
+    differentials: tuple[DifferentialResult, ...],
+    kb: KnowledgeBase,
 ) -> Criteria:
-    """Each criterion with its category, reasons and what is missing."""
-    return Criteria()
+    """Each criterion with its category, reasons, sources and what is missing."""
+    # Every region in rostral-to-caudal order, so lists and "rostral" follow the knowledge base.
+    order = kb.diagnosis.region_rules.order.rostral_to_caudal
+    regions = {region: regions.get(region, RegionStatus()) for region in order}
+    facts = RecordFacts(timeline, kb, regions=regions)
+    exclusion = _exclusion(facts, differentials, kb)
+    return Criteria(
+        gold_coast=_gold_coast(facts, regions, exclusion, kb.diagnosis.criteria.gold_coast),
+        el_escorial=_el_escorial(facts, regions, exclusion, kb),
+        awaji=_awaji(facts, regions, kb),
+    )
+
+
+# --- shared parts ----------------------------------------------------------------------------
+
+
+def _progression(facts: RecordFacts, cited: Cited) -> _Part:
+    fact = facts("patient.progressive")
+    missing = () if fact.value is not None else ("whether motor impairment is progressive",)
+    holds = fact.value if isinstance(fact.value, bool) else None
+    return _Part(holds, (fact.because,), missing, cited.source_ids)
+
+
+def _exclusion(
+    facts: RecordFacts, differentials: tuple[DifferentialResult, ...], kb: KnowledgeBase
+) -> _Part:
+    """Other diseases excluded: no suspected mimic, and the minimum work-up done."""
+    cited = kb.diagnosis.criteria.gold_coast.exclusion
+    because: list[str] = []
+    missing: list[str] = []
+    sources = list(cited.source_ids)
+    suspected = [
+        d for d in differentials if d.level == DifferentialLevel.SUSPECTED and not d.spectrum
+    ]
+    for found in suspected:
+        label = kb.diagnosis.differential(found.id).label
+        because.append(f"suspected mimic: {label} ({'; '.join(found.because)})")
+        open_tests = [
+            facts.investigation(test).label
+            for test in found.tests
+            if facts.test_status(test).value != "done"
+        ]
+        if open_tests:
+            missing.append(f"tests that settle suspected {label}: {', '.join(open_tests)}")
+        sources += found.sources
+    if not suspected:
+        because.append("no mimic suspected")
+    done: list[str] = []
+    for investigation in kb.diagnosis.investigations:
+        workup = investigation.workup
+        if workup is None or not workup.counts_for_exclusion:
+            continue
+        if workup.unless is not None and evaluate(workup.unless, facts).holds is True:
+            continue
+        sources += workup.source_ids
+        if facts.test_status(investigation.id).value == "done":
+            done.append(investigation.label)
+        else:
+            missing.append(f"{investigation.label} (minimum work-up to exclude other diseases)")
+    if done:
+        because.append(f"minimum work-up done: {', '.join(done)}")
+    holds = False if suspected else (None if missing else True)
+    return _Part(holds, tuple(because), tuple(missing), unique(sources))
+
+
+def _names(regions: Iterable[Region]) -> str:
+    names = [region.value for region in regions]
+    return ", ".join(names) if names else "no region"
+
+
+def _ordered(regions: Regions, wanted: set[Region]) -> list[Region]:
+    return [region for region in regions if region in wanted]
+
+
+def _region_missing(regions: Regions) -> tuple[str, ...]:
+    return unique(item for status in regions.values() for item in status.missing)
+
+
+# --- Gold Coast ------------------------------------------------------------------------------
+
+
+def _gold_coast(
+    facts: RecordFacts, regions: Regions, exclusion: _Part, rules: GoldCoastRules
+) -> GoldCoastResult:
+    parts = {
+        "progression": _progression(facts, rules.progression),
+        "regions": _gold_coast_regions(regions, rules),
+        "exclusion": exclusion,
+    }
+    outcomes = [part.holds for part in parts.values()]
+    met = False if False in outcomes else (None if None in outcomes else True)
+    because = [f"{name}: {reason}" for name, part in parts.items() for reason in part.because]
+    missing = [] if met else [item for part in parts.values() for item in part.missing]
+    sources = [*rules.source_ids, *(s for part in parts.values() for s in part.sources)]
+    return GoldCoastResult(
+        met=met, because=tuple(because), missing=unique(missing), sources=unique(sources)
+    )
+
+
+def _gold_coast_regions(regions: Regions, rules: GoldCoastRules) -> _Part:
+    """UMN and LMN signs in the same region, or LMN signs in ``lmn_regions_min`` regions.
+
+    UMN signs in one region with LMN signs in another single region meet neither limb.
+    """
+    assessed = [r for r, s in regions.items() if s.umn is not None or s.lmn is not None]
+    if not assessed:
+        return _Part(
+            None,
+            ("no region examined or studied by EMG",),
+            ("examination of each region for UMN and LMN signs",),
+        )
+    both = [r for r, s in regions.items() if s.umn and s.lmn]
+    lmn = [r for r, s in regions.items() if s.lmn]
+    umn = [r for r, s in regions.items() if s.umn]
+    if both:
+        return _Part(True, (f"UMN and LMN signs in the same region ({_names(both)})",))
+    if len(lmn) >= rules.lmn_regions_min:
+        return _Part(True, (f"LMN signs in {len(lmn)} regions ({_names(lmn)})",))
+    return _Part(
+        False,
+        (
+            f"UMN signs in {_names(umn)}; LMN signs in {_names(lmn)}: no region shows both, and "
+            f"LMN signs are in fewer than {rules.lmn_regions_min} regions",
+        ),
+        _region_missing(regions),
+    )
+
+
+# --- revised El Escorial and Awaji-Shima -------------------------------------------------------
+
+
+def _grade(
+    regions: Regions,
+    umn: set[Region],
+    lmn: set[Region],
+    rules: ElEscorialRules | AwajiRules,
+    spinal: set[Region],
+) -> _Grade:
+    """definite, probable, possible or not_met from where UMN and LMN signs are."""
+    both = umn & lmn
+    cranial_both = both - spinal
+    spinal_both = both & spinal
+    definite: DefiniteRule = rules.definite
+    if (cranial_both and len(spinal_both) >= definite.spinal_with_bulbar_min) or len(
+        spinal_both
+    ) >= definite.spinal_alone_min:
+        return _Grade(
+            "definite",
+            f"definite: UMN and LMN signs in {_names(_ordered(regions, both))}",
+            definite.source_ids,
+        )
+    probable: ProbableRule = rules.probable
+    # Strict reading: regions that EACH show both; some UMN signs rostral to LMN signs (always
+    # so once two regions each show both, but stated as the criteria state it).
+    if len(both) >= probable.regions_min and _rostral(regions, umn, lmn):
+        return _Grade(
+            "probable",
+            f"probable: UMN and LMN signs in {len(both)} regions "
+            f"({_names(_ordered(regions, both))}), with UMN signs rostral to LMN signs",
+            probable.source_ids,
+        )
+    possible: PossibleRule = rules.possible
+    reasons = []
+    if both:
+        together = _names(_ordered(regions, both))
+        reasons.append(f"UMN and LMN signs together in one region ({together})")
+    if len(umn) >= possible.umn_regions_min:
+        reasons.append(f"UMN signs in {len(umn)} regions ({_names(_ordered(regions, umn))})")
+    if _rostral(regions, lmn, umn):
+        reasons.append("LMN signs rostral to UMN signs")
+    if reasons:
+        return _Grade("possible", "possible: " + "; ".join(reasons), possible.source_ids)
+    return _Grade(
+        "not_met",
+        "not met: no region shows both UMN and LMN signs, UMN signs are in fewer than "
+        f"{possible.umn_regions_min} regions, and no LMN signs lie rostral to UMN signs",
+        possible.source_ids,
+    )
+
+
+def _rostral(regions: Regions, upper: set[Region], lower: set[Region]) -> bool:
+    """Some region of ``upper`` lies rostral to some region of ``lower``."""
+    order = list(regions)
+    return any(order.index(a) < order.index(b) for a in upper for b in lower)
+
+
+def _examined(regions: Regions) -> bool:
+    return any(status.umn is not None for status in regions.values())
+
+
+def _not_examined() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (
+        ("no region examined: the criteria need clinical UMN signs",),
+        ("examination of each region for UMN and LMN signs",),
+    )
+
+
+def _el_escorial(
+    facts: RecordFacts, regions: Regions, exclusion: _Part, kb: KnowledgeBase
+) -> ElEscorialResult:
+    rules = kb.diagnosis.criteria.el_escorial
+    sources = [*rules.source_ids, *kb.diagnosis.region_rules.emg_el_escorial.source_ids]
+    if not _examined(regions):
+        reasons, needed = _not_examined()
+        return ElEscorialResult(because=reasons, missing=needed, sources=unique(sources))
+    umn = {r for r, s in regions.items() if s.umn}
+    lmn = {r for r, s in regions.items() if s.lmn_clinical}
+    emg = {r for r, s in regions.items() if s.lmn_emg_el_escorial}
+    progression = _progression(facts, rules.progression)
+    because = [
+        f"UMN signs: {_names(_ordered(regions, umn))}",
+        f"clinical LMN signs: {_names(_ordered(regions, lmn))}",
+        f"LMN signs by EMG (fibrillations or positive sharp waves with chronic neurogenic "
+        f"change): {_names(_ordered(regions, emg))}",
+        *progression.because,
+    ]
+    missing = list(progression.missing)
+    sources += progression.sources
+    if progression.holds is False:
+        category = ElEscorialCategory.NOT_MET
+        because.append("not met: the criteria require progressive spread")
+    else:
+        grade = _grade(regions, umn, lmn, rules, set(kb.diagnosis.criteria.spinal.regions))
+        category, sources = ElEscorialCategory(grade.category), [*sources, *grade.sources]
+        because.append(grade.reason)
+        lab = rules.probable_laboratory_supported
+        if grade.category in ("possible", "not_met") and umn and len(emg) >= lab.emg_regions_min:
+            sources += lab.source_ids
+            imaging = facts.test_status(lab.imaging)
+            if exclusion.holds and imaging.value == "done":
+                category = ElEscorialCategory.PROBABLE_LABORATORY_SUPPORTED
+                because.append(
+                    f"probable - laboratory-supported: UMN signs with LMN signs by EMG in "
+                    f"{len(emg)} regions, other causes excluded ({imaging.because})"
+                )
+            else:
+                because.append(
+                    f"LMN signs by EMG in {len(emg)} regions: probable - laboratory-supported "
+                    "once imaging and laboratory tests exclude other causes"
+                )
+                because.extend(f"exclusion: {reason}" for reason in exclusion.because)
+                missing.extend(exclusion.missing)
+                if imaging.value != "done":
+                    missing.append(f"{facts.investigation(lab.imaging).label} (neuroimaging)")
+    if category != ElEscorialCategory.DEFINITE:
+        missing.extend(_region_missing(regions))
+    familial, familial_because = _familial(facts, _ordered(regions, umn & lmn), rules)
+    because.extend(familial_because)
+    if familial:
+        sources += rules.familial_laboratory_supported.source_ids
+    return ElEscorialResult(
+        category=category,
+        familial_laboratory_supported=familial,
+        because=tuple(because),
+        missing=unique(missing),
+        sources=unique(sources),
+    )
+
+
+def _familial(
+    facts: RecordFacts, both: list[Region], rules: ElEscorialRules
+) -> tuple[bool | None, tuple[str, ...]]:
+    """Clinically definite familial ALS - laboratory-supported."""
+    rule = rules.familial_laboratory_supported
+    if not both:
+        return False, ()
+    results = [facts.gene(gene) for gene in rule.genes]
+    recorded = [fact for fact in results if fact.value is not None]
+    pathogenic = [fact for fact in recorded if fact.value in rule.results]
+    if pathogenic:
+        variants = "; ".join(fact.because for fact in pathogenic)
+        return True, (
+            f"familial ALS - laboratory-supported: UMN and LMN signs in {_names(both)} with "
+            f"{variants}",
+        )
+    return (False if recorded else None), ()
+
+
+def _awaji(facts: RecordFacts, regions: Regions, kb: KnowledgeBase) -> AwajiResult:
+    rules = kb.diagnosis.criteria.awaji
+    sources = [*rules.source_ids, *kb.diagnosis.region_rules.emg_gold_coast_awaji.source_ids]
+    if not _examined(regions):
+        reasons, needed = _not_examined()
+        return AwajiResult(because=reasons, missing=needed, sources=unique(sources))
+    umn = {r for r, s in regions.items() if s.umn}
+    lmn = {r for r, s in regions.items() if s.lmn}
+    progression = _progression(facts, rules.progression)
+    because = [
+        f"UMN signs: {_names(_ordered(regions, umn))}",
+        f"LMN signs, clinical or by EMG (fasciculation potentials counting): "
+        f"{_names(_ordered(regions, lmn))}",
+        *progression.because,
+    ]
+    missing = list(progression.missing)
+    sources += progression.sources
+    if progression.holds is False:
+        category = AwajiCategory.NOT_MET
+        because.append("not met: the criteria require progressive spread")
+    else:
+        grade = _grade(regions, umn, lmn, rules, set(kb.diagnosis.criteria.spinal.regions))
+        category, sources = AwajiCategory(grade.category), [*sources, *grade.sources]
+        because.append(grade.reason)
+    if category != AwajiCategory.DEFINITE:
+        missing.extend(_region_missing(regions))
+    return AwajiResult(
+        category=category, because=tuple(because), missing=unique(missing), sources=unique(sources)
+    )

@@ -1,15 +1,543 @@
 """Knowledge section ``diagnosis``: parameters of region involvement and the criteria, the
-differential rules and the investigation plan.
+differential (descriptions and rules) and the investigations (descriptions and plan rules).
 
-Loaded from ``content/diagnosis/*.yaml``.
+Loaded from ``content/diagnosis/*.yaml``. This section is the single source of truth for the
+topic's investigations and differentials: the topic renderer reads ``investigations`` and
+``differentials`` from here.
+
+Rules are data: a :data:`Condition` is a small tree of ``all`` / ``any`` / ``not`` over
+:class:`FactTest` leaves, each naming a fact of the record (``finding.sensory_loss``,
+``test.creatine_kinase.value``, ...) and one comparison. The names a condition may use are
+listed in :data:`FACT_PATTERNS`; a name outside them is a load error, so a typo in content never
+reaches the engine (``engine/rules.py`` resolves every pattern listed here).
 """
 
 from __future__ import annotations
 
-from alscare.knowledge.base import Frozen
+import re
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-__all__ = ["DiagnosisRules"]
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictStr,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from alscare.knowledge.base import Cited, Frozen
+from alscare.schemas.patient import TEST_UNITS
+from alscare.schemas.vocabulary import (
+    DifferentialId,
+    DifferentialLevel,
+    FindingId,
+    GeneticResult,
+    InvestigationId,
+    LmnSign,
+    Region,
+    RiskFactorId,
+    UmnSign,
+)
+
+__all__ = [
+    "FACT_PATTERNS",
+    "AllOf",
+    "AnyOf",
+    "AwajiRules",
+    "ClinicalLmnRule",
+    "Condition",
+    "CriteriaRules",
+    "DefiniteRule",
+    "DiagnosisRules",
+    "Differential",
+    "DifferentialRule",
+    "DifferentialTest",
+    "DiscountedSign",
+    "ElEscorialRules",
+    "EmgDenervationRule",
+    "EmgMusclesRule",
+    "FactTest",
+    "FamilialRule",
+    "GoldCoastRules",
+    "Investigation",
+    "LabSupportedRule",
+    "NotOf",
+    "PlanDefault",
+    "PlanRule",
+    "PossibleRule",
+    "ProbableRule",
+    "RegionOrder",
+    "RegionRules",
+    "SpinalRegions",
+    "UmnRule",
+    "UnitConversion",
+    "Workup",
+    "fact_name_problem",
+]
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _alternatives(values: Iterable[str]) -> str:
+    return "(?:" + "|".join(re.escape(value) for value in values) + ")"
+
+
+_REGIONS = _alternatives(Region)
+_SIGNS = _alternatives([*LmnSign, *UmnSign])
+_TESTS = _alternatives(InvestigationId)
+
+#: The fact names a condition may use, as full-match patterns. ``engine/rules.py`` resolves
+#: each; a unit test proves every pattern resolves. Values are bool, number, text or unknown.
+FACT_PATTERNS: tuple[str, ...] = (
+    # a history/examination finding: true present, false looked for and absent
+    rf"finding\.{_alternatives(FindingId)}",
+    # an examination sign in one region or in any examined region
+    rf"exam\.(?:{_REGIONS}|any)\.{_SIGNS}",
+    # the involvement of a region as engine/regions.py concluded it
+    rf"region\.{_REGIONS}\.(?:umn|lmn|involved)",
+    # how many regions show UMN / LMN involvement (unknown when no region was assessed)
+    r"regions\.(?:umn_count|lmn_count)",
+    # needle EMG and nerve conduction: whether recorded, and the study-wide findings
+    r"emg\.(?:done|motor_conduction_block|sensory_conduction_abnormal|myopathic_units"
+    r"|rns_decrement|post_exercise_increment)",
+    # an investigation: status (not_done, pending, done), qualitative result, value in the
+    # canonical unit, and whether the value lies below / above the lab's reference range
+    rf"test\.{_TESTS}\.(?:status|result|value|below_range|above_range)",
+    # the classification of a genetic result for one gene (record.genetics)
+    r"gene\.[A-Za-z0-9_-]+",
+    r"patient\.(?:sex|age_years|onset_site|progressive|diagnosed|months_since_onset)",
+    r"family_history\.(?:als|ftd)",
+    rf"risk_factor\.{_alternatives(RiskFactorId)}",
+    r"criteria\.gold_coast\.met",
+)
+_FACT_NAME = re.compile("|".join(f"(?:{pattern})" for pattern in FACT_PATTERNS))
+
+
+def fact_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a fact a condition may use, or None when it is one."""
+    if _FACT_NAME.fullmatch(name):
+        return None
+    return f"unknown fact {name!r}; see FACT_PATTERNS in knowledge/diagnosis.py"
+
+
+class _Node(Frozen):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class FactTest(_Node):
+    """A leaf of a condition: one fact and exactly one comparison.
+
+    ``is`` compares for equality (true/false or an id), ``in`` for membership, ``gt``/``ge``/
+    ``lt``/``le`` numerically. An unknown fact gives an unknown result, never false.
+    """
+
+    fact: str
+    is_: StrictBool | StrictStr | None = Field(default=None, alias="is")
+    in_: tuple[str, ...] | None = Field(default=None, alias="in", min_length=1)
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    @field_validator("fact")
+    @classmethod
+    def _known_fact(cls, name: str) -> str:
+        problem = fact_name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> FactTest:
+        given = [
+            name
+            for name, value in (
+                ("is", self.is_),
+                ("in", self.in_),
+                ("gt", self.gt),
+                ("ge", self.ge),
+                ("lt", self.lt),
+                ("le", self.le),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(f"a fact test needs exactly one comparison, got {given or 'none'}")
+        return self
+
+
+class AllOf(_Node):
+    """Holds when every part holds."""
+
+    all_: Annotated[tuple[Condition, ...], Field(alias="all", min_length=1)]
+
+
+class AnyOf(_Node):
+    """Holds when at least one part holds."""
+
+    any_: Annotated[tuple[Condition, ...], Field(alias="any", min_length=1)]
+
+
+class NotOf(_Node):
+    """Holds when its part does not (unknown stays unknown)."""
+
+    not_: Condition = Field(alias="not")
+
+
+def _condition_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return next((key for key in ("fact", "all", "any", "not") if key in value), None)
+    kinds: dict[type, str] = {FactTest: "fact", AllOf: "all", AnyOf: "any", NotOf: "not"}
+    return kinds.get(type(value))
+
+
+Condition = Annotated[
+    Annotated[FactTest, Tag("fact")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="condition",
+        custom_error_message="a condition is one of {fact: ...}, {all: [...]}, {any: [...]}, "
+        "{not: ...}",
+    ),
+]
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
+
+
+# --- regions ---------------------------------------------------------------------------------
+
+
+class RegionOrder(Cited):
+    """The four regions from rostral to caudal ("rostral" in the criteria follows this order)."""
+
+    rostral_to_caudal: tuple[Region, ...]
+
+    @field_validator("rostral_to_caudal")
+    @classmethod
+    def _every_region_once(cls, regions: tuple[Region, ...]) -> tuple[Region, ...]:
+        if sorted(regions) != sorted(Region):
+            raise ValueError("list each of the four regions exactly once")
+        return regions
+
+
+class DiscountedSign(Frozen):
+    """An examination sign that does not count while a finding explains it otherwise."""
+
+    sign: UmnSign
+    unless_finding: FindingId
+
+
+class UmnRule(Cited):
+    """Clinical UMN signs (Gold Coast footnote): any one of ``signs`` in a region."""
+
+    signs: Annotated[tuple[UmnSign, ...], Field(min_length=1)]
+    discounted: tuple[DiscountedSign, ...] = ()
+
+
+class ClinicalLmnRule(Cited):
+    """Clinical LMN signs: every one of ``required`` in a region; ``supportive`` signs are
+    reported with the region but never make it count."""
+
+    required: Annotated[tuple[LmnSign, ...], Field(min_length=1)]
+    supportive: tuple[LmnSign, ...] = ()
+    note: Text
+
+
+class EmgMusclesRule(Cited):
+    """How many muscles with EMG changes make a region EMG-positive."""
+
+    muscles_required: dict[Region, Annotated[int, Field(ge=1, le=10)]]
+
+    @field_validator("muscles_required")
+    @classmethod
+    def _every_region(cls, value: dict[Region, int]) -> dict[Region, int]:
+        if set(value) != set(Region):
+            raise ValueError("give the number of muscles for each of the four regions")
+        return value
+
+
+class EmgDenervationRule(Cited):
+    """What counts as ongoing denervation beside chronic neurogenic change under a criterion."""
+
+    fasciculation_potentials_count: bool
+
+
+class RegionRules(Frozen):
+    """How the examination and needle EMG decide UMN and LMN involvement per region."""
+
+    order: RegionOrder
+    umn: UmnRule
+    lmn_clinical: ClinicalLmnRule
+    emg_muscles: EmgMusclesRule
+    emg_gold_coast_awaji: EmgDenervationRule
+    emg_el_escorial: EmgDenervationRule
+
+
+# --- criteria --------------------------------------------------------------------------------
+
+
+class SpinalRegions(Cited):
+    regions: Annotated[tuple[Region, ...], Field(min_length=1)]
+
+
+class GoldCoastRules(Cited):
+    """Gold Coast: progression, UMN+LMN in one region or LMN in ``lmn_regions_min`` regions,
+    other diseases excluded (no suspected mimic, minimum work-up done)."""
+
+    lmn_regions_min: Annotated[int, Field(ge=1, le=4)]
+    progression: Cited
+    exclusion: Cited
+
+
+class DefiniteRule(Cited):
+    """UMN+LMN in bulbar plus ``spinal_with_bulbar_min`` spinal regions, or in
+    ``spinal_alone_min`` spinal regions."""
+
+    spinal_with_bulbar_min: Annotated[int, Field(ge=1, le=3)]
+    spinal_alone_min: Annotated[int, Field(ge=1, le=3)]
+
+
+class ProbableRule(Cited):
+    """UMN+LMN in ``regions_min`` regions (strict: each region shows both), with some UMN
+    signs rostral to LMN signs."""
+
+    regions_min: Annotated[int, Field(ge=1, le=4)]
+    reading: Literal["strict"]
+
+
+class LabSupportedRule(Cited):
+    """Clinical UMN (with or without LMN) in one region plus EMG LMN in ``emg_regions_min``
+    regions, other causes excluded by laboratory tests (the minimum work-up) and by
+    ``imaging``."""
+
+    emg_regions_min: Annotated[int, Field(ge=1, le=4)]
+    imaging: InvestigationId
+
+
+class PossibleRule(Cited):
+    """UMN+LMN in one region, or UMN alone in ``umn_regions_min`` regions, or LMN rostral to
+    UMN."""
+
+    umn_regions_min: Annotated[int, Field(ge=1, le=4)]
+
+
+class FamilialRule(Cited):
+    """Clinically definite familial ALS, laboratory-supported: UMN+LMN in one region and a
+    variant of one of ``genes`` classified as one of ``results``."""
+
+    genes: Annotated[tuple[str, ...], Field(min_length=1)]
+    results: Annotated[tuple[GeneticResult, ...], Field(min_length=1)]
+
+
+class ElEscorialRules(Cited):
+    progression: Cited
+    definite: DefiniteRule
+    probable: ProbableRule
+    probable_laboratory_supported: LabSupportedRule
+    possible: PossibleRule
+    familial_laboratory_supported: FamilialRule
+
+
+class AwajiRules(Cited):
+    progression: Cited
+    definite: DefiniteRule
+    probable: ProbableRule
+    possible: PossibleRule
+
+
+class CriteriaRules(Frozen):
+    spinal: SpinalRegions
+    gold_coast: GoldCoastRules
+    el_escorial: ElEscorialRules
+    awaji: AwajiRules
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+class UnitConversion(Cited):
+    """Factors that turn a value in each unit into the canonical unit (value * factor)."""
+
+    investigation: InvestigationId
+    canonical: str
+    factors: dict[str, Annotated[float, Field(gt=0)]]
+
+    @model_validator(mode="after")
+    def _covers_record_units(self) -> UnitConversion:
+        if self.factors.get(self.canonical) != 1:
+            raise ValueError(f"the canonical unit {self.canonical!r} needs the factor 1")
+        allowed = set(TEST_UNITS.get(self.investigation, ()))
+        if set(self.factors) != allowed:
+            raise ValueError(
+                f"give a factor for exactly the record's units of {self.investigation}: "
+                f"{', '.join(sorted(allowed)) or 'none'}"
+            )
+        return self
+
+
+# --- investigations --------------------------------------------------------------------------
+
+
+class Workup(Cited):
+    """The investigation belongs to the routine work-up: recommended until done, except while
+    ``unless`` holds. With ``counts_for_exclusion`` it is part of the minimum work-up that Gold
+    Coast condition 3 ("investigations exclude other diseases") asks to be done."""
+
+    reason: Text
+    unless: Condition | None = None
+    unless_reason: Text | None = None
+    counts_for_exclusion: bool = True
+
+    @model_validator(mode="after")
+    def _unless_explained(self) -> Workup:
+        if (self.unless is None) != (self.unless_reason is None):
+            raise ValueError("unless and unless_reason are given together")
+        return self
+
+
+class PlanRule(Cited):
+    """A plan status for this investigation when ``when`` holds for the patient."""
+
+    status: Literal["recommended", "consider"]
+    when: Condition
+    reason: Text
+
+
+class PlanDefault(Frozen):
+    """The status when nothing else applies."""
+
+    status: Literal["consider", "not_needed"]
+    reason: Text
+
+
+class Investigation(Cited):
+    """An investigation of the topic: what the topic says of it and how the plan treats it.
+
+    ``recorded_as`` says where the record shows it done: a ``tests`` entry (always accepted), or
+    ``emg`` (the EMG study), ``rns`` (emg.rns_decrement or emg.post_exercise_increment),
+    ``genetics`` (record.genetics holds a result) or ``diagnosis`` (a diagnosis date).
+    """
+
+    id: InvestigationId
+    label: Label
+    tier: Literal["first", "consider", "additional"]
+    when: Text
+    als_result: Text
+    addresses: tuple[DifferentialId, ...] = ()
+    recorded_as: Literal["tests", "emg", "rns", "genetics", "diagnosis"] = "tests"
+    workup: Workup | None = None
+    plan: tuple[PlanRule, ...] = ()
+    otherwise: PlanDefault
+
+
+# --- differentials ---------------------------------------------------------------------------
+
+
+class DifferentialTest(Frozen):
+    """A test that settles the differential and its result when the differential is the cause."""
+
+    investigation: InvestigationId
+    expected: Text
+
+
+class DifferentialRule(Cited):
+    """The record makes the differential ``level`` when ``when`` holds."""
+
+    level: DifferentialLevel
+    when: Condition
+
+
+class Differential(Cited):
+    """A differential diagnosis: what points to it, what settles it, and the rules that raise it
+    for a patient. ``spectrum`` marks ALS-spectrum phenotypes (PLS, PMA), never mimics."""
+
+    id: DifferentialId
+    label: Label
+    seed: bool
+    spectrum: bool
+    features: Annotated[tuple[Text, ...], Field(min_length=1)]
+    tests: Annotated[tuple[DifferentialTest, ...], Field(min_length=1)]
+    rules: Annotated[tuple[DifferentialRule, ...], Field(min_length=1)]
+
+    @property
+    def test_ids(self) -> tuple[InvestigationId, ...]:
+        return tuple(test.investigation for test in self.tests)
 
 
 class DiagnosisRules(Frozen):
     """The knowledge section ``diagnosis``."""
+
+    region_rules: RegionRules
+    criteria: CriteriaRules
+    units: tuple[UnitConversion, ...]
+    investigations: tuple[Investigation, ...]
+    differentials: tuple[Differential, ...]
+
+    @model_validator(mode="after")
+    def _complete_and_consistent(self) -> DiagnosisRules:
+        _every_id_once("investigations", [i.id for i in self.investigations], InvestigationId)
+        _every_id_once("differentials", [d.id for d in self.differentials], DifferentialId)
+        if self.investigations[0].id != InvestigationId.CLINICAL_DIAGNOSIS:
+            raise _fault(("investigations", 0, "id"), "clinical_diagnosis comes first")
+        addressed = {(d, i.id) for i in self.investigations for d in i.addresses}
+        settled = {(d.id, t) for d in self.differentials for t in d.test_ids}
+        mismatched = sorted(settled ^ addressed)
+        if mismatched:
+            differential, test = mismatched[0]
+            raise _fault(
+                ("differentials",),
+                f"{differential} lists {test} among its tests but {test} does not list it in "
+                "addresses, or the reverse: keep the two in step",
+                differential,
+            )
+        units = [conversion.investigation for conversion in self.units]
+        if len(set(units)) != len(units):
+            raise _fault(("units",), "one conversion per investigation")
+        return self
+
+    def investigation(self, investigation_id: str) -> Investigation:
+        """The investigation with this id (every vocabulary investigation is present)."""
+        return next(item for item in self.investigations if item.id == investigation_id)
+
+    def differential(self, differential_id: str) -> Differential:
+        """The differential with this id (every vocabulary differential is present)."""
+        return next(item for item in self.differentials if item.id == differential_id)
+
+    def conversion(self, investigation_id: str) -> UnitConversion | None:
+        """The unit conversion of a numeric investigation, if it has one."""
+        return next((c for c in self.units if c.investigation == investigation_id), None)
+
+
+def _every_id_once(field: str, ids: Sequence[str], vocabulary: Iterable[StrEnum]) -> None:
+    seen: set[str] = set()
+    for index, item_id in enumerate(ids):
+        if item_id in seen:
+            raise _fault((field, index, "id"), f"duplicate id {item_id!r}", item_id)
+        seen.add(item_id)
+    for member in vocabulary:
+        if member.value not in seen:
+            raise _fault((field,), f"vocabulary id {member.value!r} has no entry", member.value)
+
+
+def _fault(location: tuple[str | int, ...], message: str, item_id: str | None = None) -> Exception:
+    """A validation error at ``location``; ``item_id`` travels in the context for the loader."""
+    context: dict[str, str] = {"reason": message}
+    if item_id is not None:
+        context["item_id"] = item_id
+    error = PydanticCustomError("knowledge", "{reason}", context)
+    return ValidationError.from_exception_data(
+        "DiagnosisRules", [InitErrorDetails(type=error, loc=location, input=None)]
+    )

@@ -62,7 +62,10 @@ def _read_yaml(file: Traversable, name: str) -> Any:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        raise KnowledgeError(name, None, where, f"not valid YAML: {error}") from None
+        # One line: the parser's problem ("mapping values are not allowed here") and column.
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        column = f" (column {mark.column + 1})" if mark is not None else ""
+        raise KnowledgeError(name, None, where, f"not valid YAML: {problem}{column}") from None
 
 
 def _yaml_files(folder: Traversable) -> Iterator[Traversable]:
@@ -102,9 +105,10 @@ def _validated(model: type[M], document: _Document, name: str) -> M:
         reason = str(detail["msg"]).removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             reason = "unknown field"
-        raise KnowledgeError(
-            document.file_of(location, name), _item_id(document.data, location), field, reason
-        ) from None
+        # A model validator may name the item itself (e.g. an id missing from the file).
+        named = (detail.get("ctx") or {}).get("item_id")
+        item = str(named) if named is not None else _item_id(document.data, location)
+        raise KnowledgeError(document.file_of(location, name), item, field, reason) from None
 
 
 def _section(root: Traversable, section: str) -> _Document:

@@ -94,6 +94,7 @@ class KingsResult(_Model):
 
 class KingsClinicalResult(_Model):
     stage: KingsClinicalStage
+    regions_involved: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
@@ -109,6 +110,7 @@ class Staging(_Model):
     kings: KingsResult = Field(default_factory=KingsResult)
     kings_clinical: KingsClinicalResult | None = None
     mitos: MitosResult | None = None
+    missing: tuple[str, ...] = ()
 
 
 class GoldCoastResult(_Model):
@@ -120,6 +122,7 @@ class GoldCoastResult(_Model):
 
 class ElEscorialResult(_Model):
     category: ElEscorialCategory | None = None
+    familial_laboratory_supported: bool | None = None
     missing: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -164,26 +167,42 @@ class Prognosis(_Model):
 
 
 class RegionStatus(_Model):
+    """UMN and LMN involvement of one region. ``lmn`` follows Gold Coast and Awaji-Shima
+    (clinical signs, or EMG with fasciculation potentials counting as denervation);
+    ``lmn_emg_el_escorial`` is the stricter EMG reading of the revised El Escorial criteria."""
+
     umn: bool | None = None
     lmn: bool | None = None
     lmn_source: Literal["clinical", "emg", "clinical+emg"] | None = None
+    lmn_clinical: bool | None = None
+    lmn_emg: bool | None = None
+    lmn_emg_el_escorial: bool | None = None
     because: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
 
 class DiagnosticFactorStatus(_Model):
     id: str
     kind: str
     present: bool | None = None
+    because: tuple[str, ...] = ()
 
 
 class RiskFactorStatus(_Model):
     id: str
     present: bool | None = None
+    because: tuple[str, ...] = ()
 
 
 class DifferentialResult(_Model):
+    """A differential the record points to; ``spectrum`` marks ALS-spectrum phenotypes (PLS,
+    PMA), which are never mimics: only a non-spectrum ``suspected`` entry means a suspected
+    mimic."""
+
     id: str
     level: DifferentialLevel
+    spectrum: bool = False
     tests: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -197,6 +216,9 @@ class InvestigationPlanItem(_Model):
 
 
 class Recommendation(_Model):
+    """One step of the treatment algorithm applied to the patient. ``verified`` is false when the
+    rule, or a threshold it used, could not be checked against its source."""
+
     id: str
     group: str
     action: Action
@@ -204,13 +226,17 @@ class Recommendation(_Model):
     detail: str | None = None
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class Alert(_Model):
+    """Something that needs attention now; ``verified`` as for Recommendation."""
+
     id: str
     severity: Severity
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class Assessment(_Model):

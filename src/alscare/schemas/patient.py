@@ -237,10 +237,15 @@ class Interventions(_Model):
 
 
 class LabValue(_Model):
+    """A laboratory value; ``lower_limit`` and ``upper_limit`` are the reporting laboratory's
+    reference range in the same unit (riluzole monitoring compares ALT with the upper limit and
+    neutrophils with the lower limit)."""
+
     id: LabId
     date: dt.date | None = None
     value: float
     unit: str
+    lower_limit: NonNegative | None = None
     upper_limit: Positive | None = None
 
     @model_validator(mode="after")
