@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: set up and start the main job
+## run: set up and start the clinic app with demo patients on SQLite (./alscare.db)
 run: $(STAMP)
-	$(BIN)/alscare topic
+	$(BIN)/alscare serve --demo
 
 ## test: set up everything (Python packages, Debian packages, services) and run the whole suite
 test: $(STAMP) system-deps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -30,8 +31,16 @@ def example(name: str) -> PatientRecord:
     return parse_record_json((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """With ALSCARE_REQUIRE_ALL=1 (CI) a skip is a failure: PostgreSQL and Chromium must run."""
-    if report.skipped and os.environ.get("ALSCARE_REQUIRE_ALL") == "1":
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and _require_all():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where every test must run: {report.longrepr}"
+        report.longrepr = f"skipped, but CI requires every test to run: {reason}"
+
+
+def _require_all() -> bool:
+    return os.environ.get("ALSCARE_REQUIRE_ALL") == "1"

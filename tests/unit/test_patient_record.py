@@ -83,3 +83,8 @@ def test_parse_record_json_malformed_reported():
 def test_parse_record_null_means_not_recorded():
     record = parse_record({"id": "P-1", "findings": None, "sex": None})
     assert record.findings == () and record.sex is None
+
+
+def test_parse_record_null_emg_regions_mean_none_recorded():
+    record = parse_record({"id": "P-1", "emg": {"regions": None, "motor_conduction_block": True}})
+    assert record.emg is not None and record.emg.regions == {}

@@ -59,7 +59,25 @@ def _keep(
             ignored.append(f"{label} of {date} is after as_of")
         else:
             kept.append(item)
-    return tuple(sorted(kept, key=lambda item: (when(item) or dt.date.min, _canonical(item))))
+    return _in_date_order(kept, when)
+
+
+def _in_date_order(items: list[T], when: Callable[[T], dt.date | None]) -> tuple[T, ...]:
+    """Sorted by date (undated first); entries on the same date by their content, so the
+    record's list order never matters. The content key is built only where dates tie."""
+    dates = [when(item) or dt.date.min for item in items]
+    if len(set(dates)) == len(dates):
+        return tuple(item for _, item in sorted(zip(dates, items, strict=True), key=_first))
+    keyed = sorted(zip(dates, map(_canonical, items), items, strict=True), key=_first_two)
+    return tuple(item for _, _, item in keyed)
+
+
+def _first(pair: tuple[dt.date, Any]) -> dt.date:
+    return pair[0]
+
+
+def _first_two(triple: tuple[dt.date, str, Any]) -> tuple[dt.date, str]:
+    return triple[0], triple[1]
 
 
 def _intervention(

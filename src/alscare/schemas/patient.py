@@ -13,7 +13,14 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alscare.errors import Problem, RecordError
 from alscare.schemas.vocabulary import (
@@ -124,6 +131,12 @@ class EmgRegion(_Model):
 class Emg(_Model):
     date: dt.date | None = None
     regions: dict[Region, EmgRegion | None] = Field(default_factory=dict)
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _null_regions_are_none_recorded(cls, value: Any) -> Any:
+        return {} if value is None else value
+
     motor_conduction_block: bool | None = None
     sensory_conduction_abnormal: bool | None = None
     myopathic_units: bool | None = None

@@ -1,0 +1,486 @@
+"""A deterministic synthetic cohort of realistic patient records (record v1 dicts) for benchmarks.
+
+Each patient is drawn from its own ``random.Random`` seeded with ``(seed, index)``, so patient
+``i`` is the same whatever the cohort size. The records are plausible rather than clinically
+calibrated: symptom onset 3 months to 6 years before ``as_of``; a diagnosis 3-30 months after
+onset (most patients); clinic visits about every 3 months from diagnosis, at which the ALSFRS-R
+falls at the patient's own rate (items only ever fall, starting in the onset region), FVC, SNIP
+and weight decline, and NIV or a gastrostomy start when breathing or swallowing fail; plus an
+examination, EMG, tests, genetics, medications, riluzole laboratory monitoring, cognition and
+care flags. Every jurisdiction appears; a few records hold entries dated after ``as_of`` (which
+the engine must ignore) and a few carry red flags for the differential.
+
+    >>> records = cohort_records(100)            # list of JSON-ready dicts
+    >>> python bench/cohort.py 1000 > cohort.jsonl
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["AS_OF", "JURISDICTIONS", "SEED", "cohort_records", "patient_record"]
+
+AS_OF = dt.date(2025, 2, 1)
+SEED = 20250201
+JURISDICTIONS = ("US", "EU", "UK", "CA", "JP", "AU", "OTHER")
+
+_ITEMS = {
+    "bulbar": ("speech", "salivation", "swallowing"),
+    "arm": ("handwriting", "cutting_food", "dressing_hygiene"),
+    "leg": ("turning_in_bed", "walking", "climbing_stairs"),
+    "breathing": ("dyspnea", "orthopnea", "respiratory_insufficiency"),
+}
+_ONSET_SITES = (
+    ("cervical", 35),
+    ("lumbosacral", 30),
+    ("bulbar", 28),
+    ("respiratory", 3),
+    ("thoracic", 2),
+    ("generalized", 1),
+    ("cognitive", 1),
+)
+_ONSET_GROUP = {
+    "cervical": "arm",
+    "lumbosacral": "leg",
+    "bulbar": "bulbar",
+    "respiratory": "breathing",
+    "thoracic": "leg",
+    "generalized": "arm",
+    "cognitive": "bulbar",
+}
+_GROUP_REGION = {"bulbar": "bulbar", "arm": "cervical", "leg": "lumbosacral"}
+_ONSET_FINDINGS = {
+    "arm": (("upper_extremity_weakness", "cervical"), ("muscle_atrophy", "cervical")),
+    "leg": (("foot_drop", "lumbosacral"), ("difficulty_rising_climbing", "lumbosacral")),
+    "bulbar": (
+        ("slurred_nasal_speech", "bulbar"),
+        ("choking_on_liquids", "bulbar"),
+        ("tongue_fasciculations", "bulbar"),
+    ),
+    "breathing": (("dyspnea", None), ("orthopnea", None)),
+}
+_RED_FLAGS = (
+    "sensory_loss",
+    "sphincter_dysfunction",
+    "ptosis",
+    "fatigable_weakness",
+    "nerve_territory_weakness",
+    "neck_pain_radicular",
+    "gynecomastia",
+)
+_RISK_FACTORS = (
+    "military_service",
+    "cigarette_smoking",
+    "agricultural_chemical_exposure",
+    "lead_exposure",
+    "professional_athletic_activity",
+)
+_SYMPTOMS = (
+    "orthopnea",
+    "morning_headache",
+    "daytime_somnolence",
+    "unrefreshing_sleep",
+    "poor_concentration",
+    "dyspnea_on_exertion",
+)
+_SYMPTOMATIC_DRUGS = ("baclofen", "glycopyrronium", "amitriptyline", "mexiletine", "sertraline")
+
+
+@dataclass
+class _Course:
+    """One patient's disease course, from which every dated entry is drawn."""
+
+    rng: random.Random
+    onset: dt.date
+    as_of: dt.date
+    rate: float  # ALSFRS-R points lost per month
+    onset_group: str
+    group_start: dict[str, float]  # months after onset each item group starts to fall
+    items: dict[str, int] = field(default_factory=dict)
+    fvc_baseline: float = 95.0
+    snip_baseline: float = 80.0
+
+    def months(self, day: dt.date) -> float:
+        return (day - self.onset).days / 30.4375
+
+    def involved(self, group: str, day: dt.date) -> bool:
+        return self.months(day) >= self.group_start[group]
+
+
+def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
+    names, weights = zip(*choices, strict=True)
+    return rng.choices(names, weights=weights)[0]
+
+
+def _days(n: float) -> dt.timedelta:
+    return dt.timedelta(days=round(n))
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def _visits(course: _Course, first: dt.date) -> Iterator[dt.date]:
+    """Clinic visits about every three months from ``first``, one sometimes after as_of."""
+    day = first
+    while day <= course.as_of:
+        yield day
+        day += _days(course.rng.gauss(91, 15))
+    if course.rng.random() < 0.05:
+        yield day  # a visit already entered for after the assessment date
+
+
+def _rate_alsfrs_r(course: _Course, day: dt.date, niv: bool) -> dict[str, int]:
+    """Lower items until the total matches the expected loss; items never rise."""
+    rng = course.rng
+    target = round(48 - course.rate * course.months(day) + rng.gauss(0, 1.5))
+    target = int(_clamp(target, 2, 48))
+    weights = {
+        group: (4 if group == course.onset_group else 1) if course.involved(group, day) else 0
+        for group in _ITEMS
+    }
+    while sum(course.items.values()) > target:
+        open_groups = [
+            g for g in _ITEMS if weights[g] and any(course.items[i] > 0 for i in _ITEMS[g])
+        ]
+        if not open_groups:
+            break
+        group = rng.choices(open_groups, weights=[weights[g] for g in open_groups])[0]
+        item = rng.choice([i for i in _ITEMS[group] if course.items[i] > 0])
+        course.items[item] -= 1
+    if niv:
+        course.items["respiratory_insufficiency"] = min(
+            course.items["respiratory_insufficiency"], 3
+        )
+    return dict(course.items)
+
+
+def _respiratory(course: _Course, day: dt.date) -> dict[str, Any]:
+    rng = course.rng
+    since = max(0.0, course.months(day) - course.group_start["breathing"] / 2)
+    fvc = _clamp(course.fvc_baseline - course.rate * 2.2 * since + rng.gauss(0, 4), 12, 130)
+    entry: dict[str, Any] = {
+        "date": str(day),
+        "fvc_percent_predicted": round(fvc),
+        "position": "sitting",
+    }
+    if rng.random() < 0.7:
+        snip = course.snip_baseline - course.rate * 1.8 * since + rng.gauss(0, 5)
+        entry["snip_cmh2o"] = round(_clamp(snip, 5, 140))
+    if rng.random() < 0.2:
+        entry["supine_fvc_percent_predicted"] = round(_clamp(fvc - rng.uniform(3, 20), 8, 130))
+    if rng.random() < 0.3:
+        entry["peak_cough_flow_l_min"] = round(_clamp(fvc * 4 + rng.gauss(0, 40), 60, 700))
+    if fvc < 60 and rng.random() < 0.4:
+        entry["paco2_kpa"] = round(rng.gauss(6.2 if fvc < 45 else 5.5, 0.4), 1)
+    if rng.random() < 0.1:
+        entry["nocturnal_spo2_below_90_percent_time"] = round(rng.uniform(0, 20), 1)
+    if fvc < 80:
+        entry["symptoms"] = sorted(rng.sample(_SYMPTOMS, k=rng.randint(0, 3)))
+    return entry
+
+
+def _findings(course: _Course) -> list[dict[str, Any]]:
+    rng = course.rng
+    findings: list[dict[str, Any]] = []
+    for finding, region in _ONSET_FINDINGS[course.onset_group]:
+        entry: dict[str, Any] = {"id": finding, "present": True}
+        if region:
+            entry["region"] = region
+        if finding == "upper_extremity_weakness":
+            entry["side"] = rng.choice(("left", "right"))
+        findings.append(entry)
+    if rng.random() < 0.6:
+        findings.append({"id": "fasciculations", "present": True})
+    if rng.random() < 0.4:
+        findings.append({"id": "painful_muscle_spasms", "present": True})
+    if rng.random() < 0.3:
+        findings.append({"id": "hyperreflexia", "present": True, "region": "lumbosacral"})
+    red_flag = rng.choice(_RED_FLAGS) if rng.random() < 0.06 else None
+    findings.append({"id": "sensory_loss", "present": red_flag == "sensory_loss"})
+    findings.append({"id": "sphincter_dysfunction", "present": red_flag == "sphincter_dysfunction"})
+    if red_flag and red_flag not in ("sensory_loss", "sphincter_dysfunction"):
+        findings.append({"id": red_flag, "present": True})
+    return findings
+
+
+def _exam(course: _Course, day: dt.date) -> dict[str, Any]:
+    rng = course.rng
+    exam: dict[str, Any] = {}
+    for group, region in (*_GROUP_REGION.items(), ("leg", "thoracic")):
+        if rng.random() < 0.08:
+            exam[region] = None  # not examined
+            continue
+        involved = course.involved(group, day) and (region != "thoracic" or rng.random() < 0.4)
+        signs: dict[str, bool] = {}
+        if involved:
+            signs |= {"weakness": True, "wasting": rng.random() < 0.8}
+            signs["fasciculations"] = rng.random() < 0.7
+        if rng.random() < (0.65 if involved else 0.2):
+            signs["hyperreflexia"] = True
+            if rng.random() < 0.5:
+                signs["pathological_reflexes"] = True
+            if region == "lumbosacral" and rng.random() < 0.5:
+                signs["spasticity"] = True
+        exam[region] = signs
+    return exam
+
+
+def _emg(course: _Course, day: dt.date) -> dict[str, Any]:
+    rng = course.rng
+    regions: dict[str, Any] = {}
+    for group, region in (*_GROUP_REGION.items(), ("leg", "thoracic")):
+        affected = course.involved(group, day) or rng.random() < 0.35
+        needed = 1 if region in ("bulbar", "thoracic") else 2
+        regions[region] = {
+            "chronic_neurogenic": affected,
+            "active_denervation": affected and rng.random() < 0.85,
+            "fasciculation_potentials": affected and rng.random() < 0.7,
+            "muscles": rng.randint(needed, needed + 3) if affected else 0,
+        }
+    block = rng.random() < 0.03
+    emg: dict[str, Any] = {
+        "date": str(day),
+        "regions": regions,
+        "motor_conduction_block": block,
+        "sensory_conduction_abnormal": rng.random() < 0.04,
+        "myopathic_units": False,
+    }
+    if course.onset_group == "bulbar" or rng.random() < 0.1:
+        emg["rns_decrement"] = rng.random() < 0.3
+    return emg
+
+
+def _tests(course: _Course, day: dt.date) -> list[dict[str, Any]]:
+    rng = course.rng
+    drawn = str(day - _days(rng.uniform(7, 60)))
+    tests: list[dict[str, Any]] = [
+        {
+            "id": "vitamin_b12",
+            "date": drawn,
+            "value": round(_clamp(rng.gauss(420, 130), 90, 1500)),
+            "unit": "pg/mL",
+        },
+        {
+            "id": "creatine_kinase",
+            "date": drawn,
+            "value": round(_clamp(rng.gauss(260, 160), 25, 2500)),
+            "unit": "U/L",
+            "upper_limit": 200,
+        },
+        {"id": "thyroid_function", "date": drawn, "result": "normal"},
+        {"id": "calcium_pth", "date": drawn, "result": "normal"},
+    ]
+    if rng.random() < 0.85:
+        abnormal = rng.random() < 0.05
+        mri: dict[str, Any] = {"id": "mri_brain_spine", "date": drawn}
+        mri["result"] = "abnormal" if abnormal else "normal"
+        if abnormal:
+            mri["finding"] = "degenerative cervical canal narrowing without cord compression"
+        tests.append(mri)
+    if course.onset_group == "arm" or rng.random() < 0.3:
+        result = "positive" if rng.random() < 0.03 else "negative"
+        tests.append({"id": "anti_gm1_antibodies", "date": drawn, "result": result})
+    if course.onset_group == "bulbar" and rng.random() < 0.7:
+        tests.append({"id": "achr_musk_antibodies", "date": drawn, "result": "negative"})
+    if rng.random() < 0.1:
+        tests.append({"id": "hiv_test", "date": drawn, "result": "negative"})
+    return tests
+
+
+def _genetics(rng: random.Random) -> list[dict[str, Any]]:
+    if rng.random() < 0.45:
+        return []
+    draw = rng.random()
+    c9 = "pathogenic" if draw < 0.08 else "negative"
+    sod1 = "pathogenic" if 0.08 <= draw < 0.1 else ("vus" if draw > 0.98 else "negative")
+    results = [{"gene": "C9orf72", "result": c9}, {"gene": "SOD1", "result": sod1}]
+    if sod1 == "pathogenic":
+        results[1]["variant"] = rng.choice(("p.Ala5Val", "p.Asp91Ala", "p.Gly94Ala"))
+    if rng.random() < 0.5:
+        results += [{"gene": "FUS", "result": "negative"}, {"gene": "TARDBP", "result": "negative"}]
+    return results
+
+
+def _medications(
+    course: _Course, diagnosis: dt.date | None, jurisdiction: str, sod1: bool
+) -> list[dict[str, Any]]:
+    rng = course.rng
+    if diagnosis is None:
+        return []
+    medications: list[dict[str, Any]] = []
+    if rng.random() < 0.85:
+        riluzole: dict[str, Any] = {
+            "name": "riluzole",
+            "since": str(diagnosis + _days(rng.uniform(0, 45))),
+        }
+        if rng.random() < 0.05:
+            riluzole["until"] = str(diagnosis + _days(rng.uniform(60, 400)))
+        medications.append(riluzole)
+    if jurisdiction in ("US", "JP", "CA") and rng.random() < 0.15:
+        medications.append(
+            {"name": "edaravone", "since": str(diagnosis + _days(rng.uniform(30, 200)))}
+        )
+    if sod1 and jurisdiction in ("US", "EU", "UK"):
+        medications.append(
+            {"name": "tofersen", "since": str(diagnosis + _days(rng.uniform(30, 120)))}
+        )
+    for drug in _SYMPTOMATIC_DRUGS:
+        if rng.random() < 0.12:
+            medications.append({"name": drug, "since": str(diagnosis + _days(rng.uniform(0, 500)))})
+    return medications
+
+
+def _labs(course: _Course, visits: list[dt.date], medications: list[dict[str, Any]]) -> list[Any]:
+    rng = course.rng
+    if not any(m["name"] == "riluzole" for m in medications):
+        return []
+    labs: list[dict[str, Any]] = []
+    for day in visits:
+        raised = rng.random() < 0.05
+        alt = rng.uniform(80, 240) if raised else _clamp(rng.gauss(28, 10), 6, 120)
+        labs.append(
+            {"id": "alt", "date": str(day), "value": round(alt), "unit": "U/L", "upper_limit": 40}
+        )
+        if rng.random() < 0.5:
+            neutrophils = round(_clamp(rng.gauss(4.2, 1.3), 0.4, 12), 1)
+            labs.append(
+                {"id": "neutrophils", "date": str(day), "value": neutrophils, "unit": "10^9/L"}
+            )
+    return labs
+
+
+def patient_record(index: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> dict[str, Any]:
+    """Patient ``index`` of the cohort as a JSON-ready record v1 dict."""
+    rng = random.Random(f"{seed}-{index}")
+    sex = _weighted(rng, (("male", 57), ("female", 41), ("other", 1), ("unknown", 1)))
+    jurisdiction = JURISDICTIONS[index % len(JURISDICTIONS)]
+    onset = as_of - _days(rng.uniform(3, 72) * 30.4375)
+    age_at_onset = _clamp(rng.gauss(60, 11), 22, 88)
+    birth = onset - _days(age_at_onset * 365.25)
+    site = _weighted(rng, _ONSET_SITES)
+    onset_group = _ONSET_GROUP[site]
+    group_start = {group: rng.uniform(2, 20) for group in _ITEMS}
+    group_start[onset_group] = 0.0
+    group_start["breathing"] = max(group_start["breathing"], rng.uniform(6, 30))
+    if site == "respiratory":
+        group_start["breathing"] = 0.0
+    course = _Course(
+        rng=rng,
+        onset=onset,
+        as_of=as_of,
+        rate=_clamp(rng.lognormvariate(-0.5, 0.6), 0.08, 4.0),
+        onset_group=onset_group,
+        group_start=group_start,
+        items={item: 4 for items in _ITEMS.values() for item in items},
+        fvc_baseline=_clamp(rng.gauss(96, 11), 60, 125),
+        snip_baseline=_clamp(rng.gauss(82 if sex == "male" else 70, 15), 30, 140),
+    )
+    diagnosed = rng.random() < 0.92
+    diagnosis = onset + _days(rng.uniform(3, 30) * 30.4375) if diagnosed else None
+    if diagnosis and diagnosis > as_of and rng.random() < 0.9:
+        diagnosis = None  # not yet diagnosed on as_of (a few keep a later date, to be ignored)
+    first_visit = diagnosis or onset + _days(rng.uniform(3, 12) * 30.4375)
+    visits = list(_visits(course, min(first_visit, as_of)))
+
+    record: dict[str, Any] = {
+        "schema": "alscare.patient/v1",
+        "id": f"B-{index:05d}",
+        "sex": sex,
+        "jurisdiction": jurisdiction,
+        "symptom_onset": {"date": str(onset), "site": site},
+        "progressive": True if rng.random() < 0.95 else None,
+        "findings": _findings(course),
+        "family_history": {"als": rng.random() < 0.07, "ftd": rng.random() < 0.04},
+        "risk_factors": sorted(f for f in _RISK_FACTORS if rng.random() < 0.12),
+    }
+    if rng.random() < 0.9:
+        record["birth_date"] = str(birth)
+    else:
+        record["age_years"] = int((as_of - birth).days / 365.25)
+    if rng.random() < 0.9:
+        record["height_cm"] = round(rng.gauss(176 if sex == "male" else 163, 7))
+    if diagnosis is not None:
+        record["diagnosis_date"] = str(diagnosis)
+    record["exam"] = _exam(course, visits[0])
+    if rng.random() < 0.75:
+        record["emg"] = _emg(course, visits[0] - _days(rng.uniform(5, 40)))
+    record["tests"] = _tests(course, visits[0])
+    record["genetics"] = _genetics(rng)
+    sod1 = any(g["gene"] == "SOD1" and g["result"] == "pathogenic" for g in record["genetics"])
+
+    premorbid = _clamp(rng.gauss(80 if sex == "male" else 66, 11), 42, 140)
+    record["premorbid_weight_kg"] = round(premorbid, 1)
+    niv_since: dt.date | None = None
+    gastrostomy_since: dt.date | None = None
+    ratings, respiratory, weights = [], [], []
+    for day in visits:
+        breathing = _respiratory(course, day)
+        fvc = breathing["fvc_percent_predicted"]
+        if niv_since is None and (fvc < 50 or (fvc < 75 and breathing.get("symptoms"))):
+            niv_since = day if rng.random() < 0.7 else None
+        items = _rate_alsfrs_r(course, day, niv=niv_since is not None)
+        if gastrostomy_since is None and items["swallowing"] <= 1 and rng.random() < 0.6:
+            gastrostomy_since = day
+        rating: dict[str, Any] = {"date": str(day), "items": items}
+        rating["gastrostomy"] = gastrostomy_since is not None
+        ratings.append(rating)
+        respiratory.append(breathing)
+        lost = min(0.3, course.rate * 0.01 * course.months(day) * rng.uniform(0.5, 1.5))
+        weights.append({"date": str(day), "kg": round(premorbid * (1 - lost), 1)})
+    record["alsfrs_r"] = ratings
+    record["respiratory"] = respiratory
+    record["weights"] = weights
+    if rng.random() < 0.7:
+        ftd = rng.random() < 0.08
+        ecas = round(_clamp(rng.gauss(92 if ftd else 110, 12), 20, 136))
+        record["cognition"] = {
+            "ftd": ftd,
+            "ecas_total": ecas,
+            "behaviour_change": ftd or rng.random() < 0.1,
+            "date": str(visits[0]),
+        }
+    record["medications"] = _medications(course, diagnosis, jurisdiction, sod1)
+    record["labs"] = _labs(course, visits, record["medications"])
+    interventions: dict[str, Any] = {}
+    if niv_since is not None:
+        interventions["niv"] = {
+            "since": str(niv_since),
+            "hours_per_day": rng.choice((8, 10, 12, 16)),
+        }
+    elif rng.random() < 0.03:
+        interventions["niv"] = {"declined": True}
+    if gastrostomy_since is not None:
+        interventions["gastrostomy"] = {"since": str(gastrostomy_since)}
+    if niv_since is not None and rng.random() < 0.02:
+        interventions["tracheostomy"] = {"since": str(visits[-1])}
+    if interventions:
+        record["interventions"] = interventions
+    record["care"] = {
+        "advance_care_plan": rng.random() < 0.35,
+        "palliative_care_referral": rng.random() < 0.25,
+        "multidisciplinary_clinic": rng.random() < 0.8,
+    }
+    return record
+
+
+def cohort_records(count: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> list[dict[str, Any]]:
+    """The first ``count`` patients of the cohort."""
+    return [patient_record(index, seed=seed, as_of=as_of) for index in range(count)]
+
+
+def main(argv: list[str]) -> None:
+    """``python bench/cohort.py N``: N records as JSON Lines on standard output."""
+    count = int(argv[1]) if len(argv) > 1 else 100
+    for record in cohort_records(count):
+        sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

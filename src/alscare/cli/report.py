@@ -1,0 +1,93 @@
+"""``alscare report RECORD.json --as-of DATE -o FILE``: the clinic letter as HTML or PDF.
+
+The output format follows the suffix of ``-o`` (``.html``/``.htm`` or ``.pdf``). A record that
+does not validate gives one line per problem on stderr and exit code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from alscare.cli.app import app
+from alscare.engine import assess
+from alscare.errors import ConfigError, KnowledgeError, RecordError
+from alscare.knowledge.loader import default_knowledge
+from alscare.schemas.patient import parse_record_json
+
+__all__ = ["report"]
+
+_HTML_SUFFIXES = (".html", ".htm")
+_PDF_SUFFIX = ".pdf"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_USAGE_ERROR = 2
+_FAILURE = 1
+
+
+def _fail(lines: list[str], code: int) -> NoReturn:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def _as_of(value: str) -> dt.date:
+    if value == "today":
+        return dt.date.today()
+    if _ISO_DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise typer.BadParameter(
+        f"{value!r} is not a date: give YYYY-MM-DD or 'today'", param_hint="'--as-of'"
+    )
+
+
+@app.command()
+def report(
+    record_file: Annotated[
+        Path, typer.Argument(metavar="RECORD.json", help="A patient record v1 (JSON).")
+    ],
+    as_of: Annotated[
+        str,
+        typer.Option("--as-of", help="Date of the assessment, YYYY-MM-DD (or 'today')."),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Where to write: report.html or report.pdf."),
+    ],
+) -> None:
+    """Write the clinic letter for one patient: HTML or PDF, chosen by the suffix of -o."""
+    on = _as_of(as_of)
+    suffix = output.suffix.lower()
+    if suffix not in (*_HTML_SUFFIXES, _PDF_SUFFIX):
+        _fail([f"{output}: the output must end in .html or .pdf"], _USAGE_ERROR)
+    try:
+        text = record_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail([f"{record_file}: cannot read the record ({error})"], _USAGE_ERROR)
+    try:
+        record = parse_record_json(text)
+    except RecordError as error:
+        _fail([f"{record_file}: {problem}" for problem in error.problems], _USAGE_ERROR)
+    try:
+        kb = default_knowledge()
+    except KnowledgeError as error:
+        _fail([f"knowledge base: {error}"], _FAILURE)
+    # Imported here so that the other commands work without the report extra installed.
+    from alscare.report import render_html, render_pdf
+
+    html = render_html(record, assess(record, as_of=on, kb=kb), kb)
+    try:
+        content = render_pdf(html) if suffix == _PDF_SUFFIX else html.encode("utf-8")
+    except ConfigError as error:
+        _fail([str(error)], _FAILURE)
+    try:
+        output.write_bytes(content)
+    except OSError as error:
+        _fail([f"{output}: cannot write ({error})"], _FAILURE)
+    typer.echo(f"wrote {output}")

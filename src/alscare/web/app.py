@@ -1,0 +1,230 @@
+"""``create_app(settings) -> FastAPI``: the clinic app, built from settings, never at import.
+
+The app holds one Database, one knowledge base (loaded once) and the settings on
+``app.state``; it brings the schema up to date when it starts. It serves the JSON API
+(``web/api.py``), the pages (``web/pages.py``) and their static files (``/static``).
+
+Errors are translated here, in one place: alscare errors become RFC 9457 problem documents
+(``application/problem+json``) with the right status (RecordError 422 with a ``problems`` list
+of ``{pointer, reason}``, NotFoundError 404, ConflictError 409, AuthenticationError 401,
+AccountLockedError 429, PermissionDeniedError 403, a busy database 503). Anything unexpected is
+logged (its type and the route, never request data) and answered with a bare 500 that holds no
+patient data; the server's access log is off for the same reason (the audit trail records
+access).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alscare import __version__
+from alscare.errors import NotFoundError, RecordError
+from alscare.knowledge import KnowledgeBase, load_knowledge
+from alscare.services import AccountError, ConflictError, PermissionDeniedError
+from alscare.settings import Settings, load_settings
+from alscare.storage.database import Database
+from alscare.storage.security import AccountLockedError, AuthenticationError
+from alscare.web.api import router as api_router
+from alscare.web.pages import router as pages_router
+from alscare.web.session import install_session  # pages engineer: session cookie + CSRF
+
+__all__ = ["MAX_BODY_BYTES", "app_from_environment", "create_app", "problem"]
+
+MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+_log = logging.getLogger("alscare.web")
+
+
+def create_app(
+    settings: Settings, *, database: Database | None = None, kb: KnowledgeBase | None = None
+) -> FastAPI:
+    """The app for these settings; ``database`` and ``kb`` may be given to share them.
+
+    Raises ConfigError when the settings hold no secret key (see ``load_settings``).
+    """
+    settings.signing_key()
+    owned = database is None
+    db = database if database is not None else Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        db.upgrade()
+        yield
+        if owned:
+            db.dispose()
+
+    app = FastAPI(
+        title="alscare",
+        summary="Point-of-care decision support for ALS: patient records and assessments.",
+        version=__version__,
+        lifespan=lifespan,
+        redoc_url=None,
+        separate_input_output_schemas=False,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    app.state.kb = kb if kb is not None else load_knowledge()
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    static = resources.files("alscare.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static), check_dir=False), name="static")
+    _install_error_handlers(app)
+    install_session(app, settings)  # pages engineer: session cookie + CSRF (web/session.py)
+    app.add_middleware(_CatchAll)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for the ``ALSCARE_*`` environment (the factory of ``serve --workers`` processes)."""
+    return create_app(load_settings())
+
+
+def problem(
+    status: int, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
+
+
+_TITLES: Final = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def record_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RecordError)
+        problems = [{"pointer": p.pointer, "reason": p.reason} for p in error.problems]
+        return problem(422, "the input is not valid", problems=problems)
+
+    async def request_invalid(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = [
+            {
+                "pointer": "/" + "/".join(str(part) for part in detail.get("loc", ())),
+                "reason": str(detail.get("msg", "invalid")),
+            }
+            for detail in error.errors()
+        ]
+        return problem(422, "the request is not valid", problems=problems)
+
+    async def not_found(_request: Request, error: Exception) -> Response:
+        return problem(404, str(error))
+
+    async def conflict(_request: Request, error: Exception) -> Response:
+        return problem(409, str(error))
+
+    async def denied(_request: Request, error: Exception) -> Response:
+        return problem(403, str(error))
+
+    async def unauthenticated(_request: Request, error: Exception) -> Response:
+        return problem(401, str(error), headers={"WWW-Authenticate": "Bearer"})
+
+    async def locked(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, AccountLockedError)
+        retry = error.retry_after_seconds(dt.datetime.now(dt.UTC))
+        return problem(429, str(error), headers={"Retry-After": str(retry)})
+
+    async def bad_account(_request: Request, error: Exception) -> Response:
+        return problem(422, str(error))
+
+    async def database_busy(request: Request, error: Exception) -> Response:
+        _log_unhandled(request.scope, error)
+        return problem(
+            503, "the database is busy or unreachable; try again", headers={"Retry-After": "1"}
+        )
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, error)
+        return problem(error.status_code, str(error.detail), headers=error.headers)
+
+    handlers = {
+        RecordError: record_error,
+        RequestValidationError: request_invalid,
+        NotFoundError: not_found,
+        ConflictError: conflict,
+        PermissionDeniedError: denied,
+        AuthenticationError: unauthenticated,
+        AccountLockedError: locked,
+        AccountError: bad_account,
+        OperationalError: database_busy,
+        StarletteHTTPException: http_error,
+    }
+    for error_class, handler in handlers.items():
+        app.add_exception_handler(error_class, handler)
+
+
+def _route(scope: Scope) -> str:
+    """The route template (``/api/v1/patients/{patient_id}``), never the path with its ids."""
+    route = scope.get("route")
+    return str(getattr(route, "path", "(no route)"))
+
+
+def _log_unhandled(scope: Scope, error: BaseException) -> None:
+    # The message of an exception may quote request data; the type and the frames do not.
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    _log.error(
+        "%s on %s %s (message withheld)\n%s",
+        type(error).__name__,
+        scope.get("method", "?"),
+        _route(scope),
+        frames,
+    )
+
+
+class _CatchAll:
+    """The last line: an unexpected exception becomes a bare 500, logged without its message."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as error:
+            _log_unhandled(scope, error)
+            if not started:
+                response = problem(500, "the server could not complete the request")
+                await response(scope, receive, send)

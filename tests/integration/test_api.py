@@ -1,0 +1,346 @@
+"""The JSON API against a real server (uvicorn on loopback) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from alscare import KnowledgeBase
+from alscare.cli.app import app as cli_app
+from alscare.knowledge.document import topic_document
+from tests.builders import rating
+from tests.conftest_server import LiveServer
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+AS_OF = "2025-02-01"
+
+
+def _example(name: str, new_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    data["id"] = new_id
+    return data
+
+
+@pytest.fixture(scope="module")
+def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with live_server.client("clinician") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with live_server.client("admin") as client:
+        yield client
+
+
+def _problems(response: httpx.Response) -> list[dict[str, str]]:
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    problems: list[dict[str, str]] = body["problems"]
+    assert all(set(problem) == {"pointer", "reason"} for problem in problems)
+    return problems
+
+
+def test_create_patient_returns_201_and_reads_back_identical(clinician: httpx.Client) -> None:
+    record = _example("P-0001-limb-onset", "API-1")
+    created = clinician.post("/api/v1/patients", json=record)
+    assert created.status_code == 201
+    assert created.headers["location"] == "/api/v1/patients/API-1"
+    read = clinician.get("/api/v1/patients/API-1")
+    assert read.status_code == 200
+    assert read.json() == created.json()
+    assert read.json()["alsfrs_r"] == record["alsfrs_r"]
+
+
+def test_create_patient_duplicate_id_is_409(clinician: httpx.Client) -> None:
+    assert clinician.post("/api/v1/patients", json={"id": "API-DUP"}).status_code == 201
+    again = clinician.post("/api/v1/patients", json={"id": "API-DUP", "sex": "male"})
+    assert again.status_code == 409
+    assert "sex" not in clinician.get("/api/v1/patients/API-DUP").json()
+
+
+def test_create_patient_invalid_record_is_422_with_pointers_and_stores_nothing(
+    clinician: httpx.Client,
+) -> None:
+    record = {
+        "id": "API-BAD",
+        "sex": "robot",
+        "alsfrs_r": [{"date": "2024-01-01", "items": {"speech": 9}}],
+        "colour": "blue",
+    }
+    response = clinician.post("/api/v1/patients", json=record)
+    assert response.status_code == 422
+    pointers = {problem["pointer"] for problem in _problems(response)}
+    assert {"/sex", "/colour", "/alsfrs_r/0/items/speech"} <= pointers
+    assert clinician.get("/api/v1/patients/API-BAD").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "malformed JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b"\xff\xfe\x00", "malformed JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "malformed JSON"),
+        (b'{"id": "API-NAN", "height_cm": NaN}', ""),
+    ],
+    ids=["broken", "array", "not-utf8", "too-deep", "nan"],
+)
+def test_create_patient_unreadable_body_is_422(
+    clinician: httpx.Client, body: bytes, reason: str
+) -> None:
+    response = clinician.post(
+        "/api/v1/patients", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert reason in _problems(response)[0]["reason"]
+
+
+def test_unknown_patient_is_404_everywhere(clinician: httpx.Client) -> None:
+    assert clinician.get("/api/v1/patients/NOBODY").status_code == 404
+    weight = {"date": "2024-01-01", "kg": 70}
+    assert clinician.post("/api/v1/patients/NOBODY/weights", json=weight).status_code == 404
+    response = clinician.get("/api/v1/patients/NOBODY/assessment", params={"as_of": AS_OF})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no patient with id 'NOBODY'"
+
+
+@pytest.mark.parametrize(
+    ("segment", "series", "entry"),
+    [
+        ("alsfrs-r", "alsfrs_r", rating("2025-01-15", walking=2, gastrostomy=False)),
+        (
+            "respiratory",
+            "respiratory",
+            {"date": "2025-01-15", "fvc_percent_predicted": 71.5, "symptoms": ["orthopnea"]},
+        ),
+        ("weights", "weights", {"date": "2025-01-15", "kg": 63.4}),
+        (
+            "tests",
+            "tests",
+            {"id": "creatine_kinase", "date": "2025-01-15", "value": 250, "unit": "U/L"},
+        ),
+    ],
+)
+def test_add_visit_entry_is_201_and_stored_last(
+    clinician: httpx.Client, segment: str, series: str, entry: dict[str, Any]
+) -> None:
+    patient_id = f"API-VISIT-{segment}"
+    clinician.post("/api/v1/patients", json=_example("P-0002-bulbar-onset", patient_id))
+    before = clinician.get(f"/api/v1/patients/{patient_id}").json().get(series, [])
+    response = clinician.post(f"/api/v1/patients/{patient_id}/{segment}", json=entry)
+    assert response.status_code == 201
+    stored = clinician.get(f"/api/v1/patients/{patient_id}").json()[series]
+    assert len(stored) == len(before) + 1
+    assert stored[-1] == json.loads(json.dumps(response.json()[series][-1]))
+    assert stored[-1]["date"] == "2025-01-15"
+
+
+def test_add_visit_entry_invalid_is_422_relative_to_the_entry(clinician: httpx.Client) -> None:
+    clinician.post("/api/v1/patients", json={"id": "API-V422", "birth_date": "1970-01-01"})
+    response = clinician.post("/api/v1/patients/API-V422/alsfrs-r", json=rating(speech=9))
+    assert response.status_code == 422
+    assert [p["pointer"] for p in _problems(response)] == ["/items/speech"]
+    unrated = clinician.post(
+        "/api/v1/patients/API-V422/alsfrs-r", json={"date": "2024-01-01", "items": {}}
+    )
+    assert "every ALSFRS-R item must be rated" in _problems(unrated)[0]["reason"]
+    before_birth = clinician.post(
+        "/api/v1/patients/API-V422/weights", json={"date": "1969-01-01", "kg": 70}
+    )
+    assert [p["pointer"] for p in _problems(before_birth)] == ["/date"]
+    assert clinician.get("/api/v1/patients/API-V422").json()["weights"] == []
+
+
+def test_assessment_is_the_cli_bytes(
+    clinician: httpx.Client, kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    record = _example("P-0001-limb-onset", "API-ASSESS")
+    clinician.post("/api/v1/patients", json=record)
+    response = clinician.get("/api/v1/patients/API-ASSESS/assessment", params={"as_of": AS_OF})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    cli = CliRunner().invoke(cli_app, ["assess", str(path), "--as-of", AS_OF])
+    assert cli.exit_code == 0, cli.output
+    assert response.content == cli.stdout_bytes
+
+
+def test_assessment_needs_a_valid_as_of(clinician: httpx.Client) -> None:
+    clinician.post("/api/v1/patients", json={"id": "API-ASOF"})
+    missing = clinician.get("/api/v1/patients/API-ASOF/assessment")
+    assert missing.status_code == 422
+    assert _problems(missing)[0]["pointer"] == "/query/as_of"
+    wrong = clinician.get("/api/v1/patients/API-ASOF/assessment", params={"as_of": "2025-13-01"})
+    assert wrong.status_code == 422
+
+
+def test_list_patients_search_filters_by_id(clinician: httpx.Client) -> None:
+    for patient_id in ("API-LIST-a", "API-LIST-b", "API-OTHER"):
+        clinician.post("/api/v1/patients", json={"id": patient_id, "sex": "female"})
+    response = clinician.get("/api/v1/patients", params={"search": "api-list"})
+    assert response.status_code == 200
+    listed = response.json()
+    assert [patient["id"] for patient in listed] == ["API-LIST-a", "API-LIST-b"]
+    assert listed[0]["sex"] == "female"
+
+
+def test_patch_patient_replaces_the_exam(clinician: httpx.Client) -> None:
+    clinician.post("/api/v1/patients", json=_example("P-0003-conduction-block", "API-PATCH"))
+    exam = {"bulbar": {"weakness": True}, "thoracic": None}
+    response = clinician.patch("/api/v1/patients/API-PATCH", json={"exam": exam})
+    assert response.status_code == 200
+    assert clinician.get("/api/v1/patients/API-PATCH").json()["exam"] == exam
+    bad = clinician.patch("/api/v1/patients/API-PATCH", json={"exam": {"elbow": {}}})
+    assert bad.status_code == 422
+    assert clinician.patch("/api/v1/patients/API-PATCH", json=[1]).status_code == 422
+
+
+def test_topic_needs_no_login_and_is_the_topic_document(
+    live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    with live_server.client() as anonymous:
+        response = anonymous.get("/api/v1/topic", params={"as_of": AS_OF})
+        assert response.status_code == 200
+        expected = topic_document(kb, as_of=dt.date(2025, 2, 1), section=None)
+        assert response.json() == json.loads(json.dumps(expected))
+        assert anonymous.get("/api/v1/topic", params={"section": "horoscope"}).status_code == 404
+
+
+def test_health_answers_without_login(live_server: LiveServer, kb: KnowledgeBase) -> None:
+    with live_server.client() as anonymous:
+        response = anonymous.get("/api/v1/health")
+    assert response.json() == {"status": "ok", "knowledge_version": kb.version}
+
+
+def test_openapi_documents_every_route_and_each_ref_resolves(live_server: LiveServer) -> None:
+    with live_server.client() as anonymous:
+        assert anonymous.get("/docs").status_code == 200
+        spec = anonymous.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/patients",
+        "/api/v1/patients/{patient_id}",
+        "/api/v1/patients/{patient_id}/alsfrs-r",
+        "/api/v1/patients/{patient_id}/respiratory",
+        "/api/v1/patients/{patient_id}/weights",
+        "/api/v1/patients/{patient_id}/tests",
+        "/api/v1/patients/{patient_id}/assessment",
+        "/api/v1/topic",
+        "/api/v1/audit",
+    ):
+        assert path in paths
+    body = paths["/api/v1/patients/{patient_id}/alsfrs-r"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/AlsfrsRating")
+    schemas = spec["components"]["schemas"]
+    refs = _refs(spec)
+    assert refs
+    assert {ref.removeprefix("#/components/schemas/") for ref in refs} <= set(schemas)
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node))
+    return set()
+
+
+def test_audit_trail_shows_who_did_what_to_which_patient(
+    clinician: httpx.Client, admin: httpx.Client
+) -> None:
+    clinician.post("/api/v1/patients", json={"id": "API-AUDIT"})
+    clinician.get("/api/v1/patients/API-AUDIT")
+    clinician.get("/api/v1/patients/API-AUDIT/assessment", params={"as_of": AS_OF})
+    response = admin.get("/api/v1/audit", params={"patient_id": "API-AUDIT"})
+    assert response.status_code == 200
+    events = [(e["action"], e["username"], e["channel"]) for e in response.json()]
+    assert events == [
+        ("assess", "clinician", "api"),
+        ("read", "clinician", "api"),
+        ("create", "clinician", "api"),
+    ]
+    assert response.json()[0]["detail"] == f"assessment as of {AS_OF}"
+
+
+def test_import_and_export_all_or_nothing(admin: httpx.Client) -> None:
+    batch = [{"id": "API-IMP-1"}, {"id": "API-IMP-2", "weights": [{"date": "x"}]}]
+    rejected = admin.post("/api/v1/import", json=batch)
+    assert rejected.status_code == 422
+    assert [p["pointer"] for p in _problems(rejected)] == ["/1/weights/0/date", "/1/weights/0/kg"]
+    assert admin.get("/api/v1/patients/API-IMP-1").status_code == 404
+    accepted = admin.post("/api/v1/import", json=[{"id": "API-IMP-1"}, {"id": "API-IMP-2"}])
+    assert accepted.status_code == 201
+    assert accepted.json() == {"created": ["API-IMP-1", "API-IMP-2"], "replaced": []}
+    assert admin.post("/api/v1/import", json={"id": "API-IMP-1"}).status_code == 409
+    replaced = admin.post("/api/v1/import?replace=true", json={"id": "API-IMP-1", "sex": "male"})
+    assert replaced.json() == {"created": [], "replaced": ["API-IMP-1"]}
+    exported = {record["id"]: record for record in admin.get("/api/v1/export").json()}
+    assert exported["API-IMP-1"]["sex"] == "male"
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["id", "date", "kg", "items", "sex", "alsfrs_r", "x"]),
+                children,
+                max_size=5,
+            )
+        ),
+        max_leaves=20,
+    ),
+    segment=st.sampled_from(["", "/API-FUZZ/alsfrs-r", "/API-FUZZ/weights", "/API-FUZZ/tests"]),
+)
+def test_arbitrary_json_bodies_never_get_a_server_error(
+    clinician: httpx.Client, body: Any, segment: str
+) -> None:
+    clinician.post("/api/v1/patients", json={"id": "API-FUZZ"})
+    content = json.dumps(body, allow_nan=True).encode()
+    response = clinician.post(
+        f"/api/v1/patients{segment}", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code < 500
+
+
+def test_unexpected_failure_is_a_clean_500_without_patient_data(
+    live_server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with live_server.client("clinician") as client:
+        client.post("/api/v1/patients", json={"id": "API-SECRET-42"})
+        with live_server.database.transaction() as session:
+            session.execute(text("ALTER TABLE patients RENAME TO patients_away"))
+        try:
+            with caplog.at_level(logging.ERROR, logger="alscare.web"):
+                response = client.get("/api/v1/patients/API-SECRET-42")
+        finally:
+            with live_server.database.transaction() as session:
+                session.execute(text("ALTER TABLE patients_away RENAME TO patients"))
+    assert response.status_code in (500, 503)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "API-SECRET-42" not in response.text
+    assert "patients" not in response.text
+    assert caplog.records, "the failure is logged"
+    assert all("API-SECRET-42" not in record.getMessage() for record in caplog.records)
+    assert "/api/v1/patients/{patient_id}" in caplog.records[0].getMessage()
