@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from alscare.errors import KnowledgeError
 from alscare.knowledge import load_knowledge
 from alscare.knowledge.diagnosis import (
+    DiagnosisFactTest,
     EmgMusclesRule,
-    FactTest,
     RegionOrder,
     UnitConversion,
     Workup,
@@ -128,15 +128,16 @@ def test_diagnosis_memory_facts_marked_unverified(kb):
     "data",
     [
         {"fact": "finding.ptosis"},
-        {"fact": "finding.ptosis", "is": True, "gt": 1},
+        {"fact": "finding.ptosis", "is": True, "above": 1},
         {"fact": "finding.ptosis", "is": 0},
         {"fact": "finding.nothing", "is": True},
+        {"fact": "regions.umn_count", "below": "one_region"},
     ],
-    ids=["no-comparison", "two-comparisons", "number-for-is", "unknown-fact"],
+    ids=["no-comparison", "two-comparisons", "number-for-is", "unknown-fact", "named-bound"],
 )
 def test_diagnosis_fact_test_rejected(data):
     with pytest.raises(ValidationError):
-        FactTest.model_validate(data)
+        DiagnosisFactTest.model_validate(data)
 
 
 @pytest.mark.parametrize(

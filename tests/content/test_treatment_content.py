@@ -18,13 +18,13 @@ from alscare.engine.treatment_facts import FACT_FUNCTIONS
 from alscare.errors import KnowledgeError
 from alscare.knowledge import load_knowledge
 from alscare.knowledge.base import SourceRef
+from alscare.knowledge.conditions import FactTest, conditions_in
 from alscare.knowledge.treatment import (
     FactId,
-    FactTest,
     NamedCondition,
     RefTest,
+    TreatmentFactTest,
     TreatmentRules,
-    conditions_in,
 )
 from alscare.schemas.vocabulary import Jurisdiction
 
@@ -202,6 +202,10 @@ def test_treatment_drug_names_match_whole_words_only(kb):
          "give exactly one test"),
         (lambda d: _rule(d, "riluzole_continue").update(when={"fact": "bmi", "is": True}),
          "takes above, at_least, at_most, below, present"),
+        (lambda d: _rule(d, "riluzole_continue").update(when={"fact": "bmi", "below": 18.5}),
+         "compare with a threshold id"),
+        (lambda d: _rule(d, "riluzole_continue").update(when={"fact": "on_niv", "is": "yes"}),
+         "is true or false"),
         (lambda d: _rule(d, "riluzole_continue").update(
             when={"fact": "respiratory_symptoms", "includes": ["hiccups"]}),
          "unknown values hiccups"),
@@ -219,10 +223,10 @@ def test_treatment_conditions_built_in_code_validate_too():
     condition = NamedCondition(
         id="on_niv_now",
         label="on NIV",
-        when=FactTest.model_validate({"fact": "on_niv", "is": True}),
+        when=TreatmentFactTest.model_validate({"fact": "on_niv", "is": True}),
         sources=(SourceRef(id="khan2023_chest", where="NIV"),),
     )
-    assert isinstance(condition.when, FactTest)
+    assert isinstance(condition.when, TreatmentFactTest)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from alscare.knowledge.diagnosis import AllOf, FactTest, NotOf
+from alscare.knowledge.conditions import AllOf, FactTest, NotOf
 from alscare.schemas.vocabulary import DifferentialId, FindingId
 from tests.builders import diagnose, emg_region, make_record, signs
 from tests.conftest import example

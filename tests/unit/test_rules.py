@@ -1,5 +1,6 @@
-"""The rule evaluator (three-valued logic, comparisons, reasons) and the record facts it reads:
-every fact pattern the knowledge base may use resolves."""
+"""The condition evaluator (three-valued and closed-world logic, comparisons, named thresholds,
+reasons) and the record facts diagnosis rules read: every fact pattern the knowledge base may use
+resolves."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import re
 
 import pytest
 
+from alscare.engine.conditions import CLOSED_WORLD, Evaluator, Fact, evaluate, unique
 from alscare.engine.regions import regions
-from alscare.engine.rules import Fact, RecordFacts, evaluate, unique
+from alscare.engine.rules import RecordFacts
 from alscare.engine.timeline import cut_off
 from alscare.errors import KnowledgeError
+from alscare.knowledge.base import SourceRef
+from alscare.knowledge.conditions import FactTest, Threshold
 from alscare.knowledge.diagnosis import (
     FACT_PATTERNS,
+    DiagnosisFactTest,
     DifferentialRule,
-    FactTest,
     fact_name_problem,
 )
 from alscare.schemas.vocabulary import InvestigationId
@@ -49,17 +53,17 @@ U = Fact(None, "u")
         ({"in": ["a", "b"]}, "b", True),
         ({"in": ["a", "b"]}, "c", False),
         ({"in": ["a"]}, 1.0, False),
-        ({"gt": 1000}, 1000.5, True),
-        ({"gt": 1000}, 1000.0, False),
-        ({"ge": 38}, 38.0, True),
-        ({"lt": 1}, 0.0, True),
-        ({"lt": 1}, 1.0, False),
-        ({"le": 2}, 2.0, True),
-        ({"le": 2}, 2.5, False),
-        ({"gt": 0}, True, False),  # a bool is not a number
-        ({"gt": 0}, "x", False),
+        ({"above": 1000}, 1000.5, True),
+        ({"above": 1000}, 1000.0, False),
+        ({"at_least": 38}, 38.0, True),
+        ({"below": 1}, 0.0, True),
+        ({"below": 1}, 1.0, False),
+        ({"at_most": 2}, 2.0, True),
+        ({"at_most": 2}, 2.5, False),
+        ({"above": 0}, True, False),  # a bool is not a number
+        ({"above": 0}, "x", False),
         ({"is": True}, None, None),
-        ({"gt": 1}, None, None),
+        ({"above": 1}, None, None),
     ],
 )
 def test_rules_fact_test_comparisons(test, value, expected):
@@ -109,6 +113,77 @@ def test_rules_not_keeps_unknown(fact, expected):
 
 def test_rules_unique_keeps_first_order():
     assert unique(["b", "a", "b", "c", "a"]) == ("b", "a", "c")
+
+
+# --- the closed-world reading (treatment) and named thresholds -----------------------------
+
+
+def _closed(lookup, thresholds=None):
+    return Evaluator(lookup, CLOSED_WORLD, thresholds)
+
+
+@pytest.mark.parametrize(("fact", "expected"), [(T, False), (F, True), (U, True)])
+def test_rules_closed_world_unknown_fails_so_not_holds(fact, expected):
+    condition = _condition({"not": {"fact": "finding.ptosis", "is": True}})
+    assert _closed(lambda name: fact)(condition).holds is expected
+    leaf = _condition({"fact": "finding.ptosis", "is": True})
+    assert _closed(lambda name: U)(leaf).holds is False
+
+
+def test_rules_closed_world_first_deciding_part_explains():
+    lookup = {"finding.ptosis": T, "finding.ataxia": Fact(True, "t2")}
+    evaluator = _closed(lookup.__getitem__)
+    both_true = [{"fact": n, "is": True} for n in ("finding.ptosis", "finding.ataxia")]
+    assert evaluator(_condition({"any": both_true})).because == ("t",)
+    both_false = [{"fact": n, "is": False} for n in ("finding.ptosis", "finding.ataxia")]
+    assert evaluator(_condition({"all": both_false})).because == ("t",)
+    # no part decides: every part says why
+    assert evaluator(_condition({"any": both_false})).because == ("t", "t2")
+    assert evaluator(_condition({"all": both_true})).because == ("t", "t2")
+
+
+THRESHOLD = Threshold(
+    id="fvc_low",
+    value=50,
+    unit="% predicted",
+    label="FVC low",
+    sources=(SourceRef(id="khan2023_chest", where="NIV"),),
+    verified=False,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "holds", "because"),
+    [
+        (45.0, True, "FVC (below 50 % predicted)"),
+        (55.0, False, "FVC (not below 50 % predicted)"),
+        (None, False, "FVC"),  # closed world: fails, and states no relation
+        ("x", False, "FVC"),  # not a number
+    ],
+)
+def test_rules_named_threshold_stated_with_unit_and_source(value, holds, because):
+    test = FactTest.model_validate({"fact": "fvc", "below": "fvc_low"})
+    lookup = {"fvc": Fact(value, "FVC", ("conv",))}.__getitem__
+    verdict = _closed(lookup, {"fvc_low": THRESHOLD}.__getitem__)(test)
+    assert (verdict.holds, verdict.because) == (holds, (because,))
+    assert (verdict.sources, verdict.verified) == (("conv", "khan2023_chest"), False)
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "expected"),
+    [
+        ({"present": True}, 1.0, True),
+        ({"present": True}, None, False),
+        ({"present": False}, (), True),
+        ({"includes": ["a", "b"]}, ("c", "b"), True),
+        ({"includes": ["a"]}, ("c",), False),
+        ({"includes": ["a"]}, "a", False),
+        ({"includes": ["a"]}, None, None),
+    ],
+)
+def test_rules_presence_and_list_tests(test, value, expected):
+    condition = FactTest.model_validate({"fact": "x", **test})
+    assert evaluate(condition, lambda name: Fact(value, "the fact")).holds is expected
 
 
 # --- the record facts ---------------------------------------------------------------------
@@ -172,7 +247,7 @@ def test_rules_unknown_fact_name_rejected_at_load():
     assert fact_name_problem("finding.not_a_finding")
     assert fact_name_problem("test.vitamin_b12.colour")
     with pytest.raises(ValueError, match="unknown fact"):
-        FactTest.model_validate({"fact": "labs.alt", "is": True})
+        DiagnosisFactTest.model_validate({"fact": "labs.alt", "is": True})
 
 
 def test_rules_extra_facts_override_and_unknown_heads_raise(kb):

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from alscare.engine.rules import RecordFacts, evaluate, unique
+from alscare.engine.conditions import evaluate, unique
+from alscare.engine.rules import RecordFacts
 from alscare.engine.timeline import Timeline
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.base import Cited

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alscare.engine.rules import RecordFacts, evaluate, unique
+from alscare.engine.conditions import evaluate, unique
+from alscare.engine.rules import RecordFacts
 from alscare.engine.timeline import Timeline
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.diagnosis import Differential

@@ -1,44 +1,28 @@
-"""Declarative rules over a patient record: named facts, three-valued evaluation, reasons.
+"""The facts of a patient record that diagnosis rules read.
 
-A knowledge condition (``knowledge.diagnosis.Condition``: ``all`` / ``any`` / ``not`` over fact
-tests) is evaluated against a *fact lookup*: a function from a fact name to a :class:`Fact`, the
-value plus a plain-English sentence saying what the record shows. Unknown values stay unknown:
-``all`` is false when a part is false, unknown when a part is unknown, else true; ``any`` is
-true when a part is true, unknown when a part is unknown, else false; ``not`` keeps unknown.
-A rule fires only when its condition is true, and the sentences of the facts that decided it
-become its ``because``.
-
-:class:`RecordFacts` resolves every name of ``knowledge.diagnosis.FACT_PATTERNS`` from a
-Timeline; other sections may reuse it and add facts of their own through ``extra``.
+A diagnosis condition (``knowledge.diagnosis.Condition``) is evaluated by
+``engine/conditions.py`` against a *fact lookup*: :class:`RecordFacts` resolves every name of
+``knowledge.diagnosis.FACT_PATTERNS`` from a Timeline into a :class:`Fact`, the value (None when
+the record does not tell) plus a plain-English sentence saying what the record shows. Other
+sections may reuse it and add facts of their own through ``extra``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import operator
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
+from alscare.engine.conditions import Fact, unique
 from alscare.engine.timeline import Timeline, months_between
 from alscare.errors import KnowledgeError
 from alscare.knowledge import KnowledgeBase
-from alscare.knowledge.diagnosis import AllOf, AnyOf, Condition, FactTest, Investigation
+from alscare.knowledge.diagnosis import Investigation
 from alscare.schemas.assessment import RegionStatus
 from alscare.schemas.patient import Finding, TestEntry
 from alscare.schemas.vocabulary import Region, TestResult
 
-__all__ = [
-    "EMG_FINDINGS",
-    "Fact",
-    "FactLookup",
-    "FactValue",
-    "RecordFacts",
-    "Verdict",
-    "evaluate",
-    "unique",
-]
-
-FactValue = bool | float | str | None
+# ``unique`` lives in engine/conditions.py; engine/regions.py still imports it from here.
+__all__ = ["EMG_FINDINGS", "RecordFacts", "unique"]
 
 #: How the study-wide EMG/NCS findings read in a sentence.
 EMG_FINDINGS: dict[str, str] = {
@@ -48,70 +32,6 @@ EMG_FINDINGS: dict[str, str] = {
     "rns_decrement": "decrement on repetitive nerve stimulation",
     "post_exercise_increment": "increment after brief exercise",
 }
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A value from the record (None = unknown) and the sentence that states it."""
-
-    value: FactValue
-    because: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a condition holds (None = cannot tell) and the facts that decided it."""
-
-    holds: bool | None
-    because: tuple[str, ...] = ()
-
-
-FactLookup = Callable[[str], Fact]
-
-
-def unique(items: Iterable[str]) -> tuple[str, ...]:
-    """The items once each, in first-seen order."""
-    return tuple(dict.fromkeys(items))
-
-
-def evaluate(condition: Condition, lookup: FactLookup) -> Verdict:
-    """Evaluate a condition with three-valued logic."""
-    if isinstance(condition, FactTest):
-        fact = lookup(condition.fact)
-        return Verdict(_compare(condition, fact.value), (fact.because,))
-    if isinstance(condition, AllOf):
-        return _combine([evaluate(part, lookup) for part in condition.all_], decisive=False)
-    if isinstance(condition, AnyOf):
-        return _combine([evaluate(part, lookup) for part in condition.any_], decisive=True)
-    inner = evaluate(condition.not_, lookup)
-    return Verdict(None if inner.holds is None else not inner.holds, inner.because)
-
-
-def _combine(verdicts: list[Verdict], *, decisive: bool) -> Verdict:
-    """``all`` (decisive=False: one false decides) or ``any`` (decisive=True: one true decides)."""
-    for outcome in (decisive, None):
-        deciding = [v for v in verdicts if v.holds is outcome]
-        if deciding:
-            return Verdict(outcome, unique(b for v in deciding for b in v.because))
-    return Verdict(not decisive, unique(b for v in verdicts for b in v.because))
-
-
-def _compare(test: FactTest, value: FactValue) -> bool | None:
-    if value is None:
-        return None
-    if test.is_ is not None:
-        # bool is a kind of int in Python: never let True equal 1.0 or "true".
-        return type(value) is type(test.is_) and value == test.is_
-    if test.in_ is not None:
-        return isinstance(value, str) and value in test.in_
-    if isinstance(value, bool | str):
-        return False
-    bounds = ((test.gt, operator.gt), (test.ge, operator.ge), (test.lt, operator.lt))
-    for bound, holds in bounds:
-        if bound is not None:
-            return bool(holds(float(value), bound))
-    assert test.le is not None  # FactTest guarantees exactly one comparison
-    return float(value) <= test.le
 
 
 def _text(identifier: str) -> str:

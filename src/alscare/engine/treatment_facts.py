@@ -1,38 +1,46 @@
-"""The patient facts the treatment and alert rules read, and the evaluation of their conditions.
+"""The patient facts the treatment and alert rules read, and the tests only treatment has.
 
 A fact is one value of the patient (a number in the unit ``knowledge.treatment.FACTS`` names, a
 yes/no, a text or a list) with the sentence that says where it came from, e.g. "FVC 45 %
 predicted on 2025-01-10". Raw measurements come from the Timeline (the latest entry that holds
 the value); derived values (delta-FS, weight loss, BMI, criteria, differentials) come from the
 assessment computed so far, so nothing is computed twice. A value the record cannot give is
-``None`` and its sentence says what is missing; a condition on it does not hold.
+``None`` and its sentence says what is missing. Each fact is one function of
+:data:`FACT_FUNCTIONS`; :class:`PatientFacts` is the lookup that serves them by name.
 
-:func:`evaluate` applies a condition of the rule language to the facts and returns a
-:class:`Verdict`: whether it holds, the sentences that make it hold (or fail), the sources of the
-thresholds, statuses and named conditions it used, and whether all of those were verified.
+:func:`evaluate` applies a treatment condition with the shared evaluator of
+``engine/conditions.py`` in its closed-world reading (a test of a value the record cannot give
+fails, and the first part that decides a combinator explains it), the section's thresholds and
+its own tests (named conditions, ALSFRS-R items, findings, examination signs, medications, drug
+status, variants, earlier recommendations). The :class:`Verdict` says whether the condition
+holds, the sentences that make it hold (or fail), the sources of the thresholds, statuses and
+named conditions it used, and whether all of those were verified.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 
+from alscare.engine.conditions import (
+    CLOSED_WORLD,
+    Evaluator,
+    Fact,
+    Verdict,
+    number_text,
+    unique,
+)
 from alscare.engine.timeline import Timeline, months_between
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.treatment import (
-    FACTS,
-    AllOf,
-    AnyOf,
     Condition,
     Drug,
     DrugStatusTest,
     ExamSignTest,
     FactId,
-    FactTest,
     FindingTest,
     ItemTest,
-    NotOf,
+    Leaf,
     RecommendedTest,
     RefTest,
     TakingTest,
@@ -42,50 +50,11 @@ from alscare.schemas.assessment import Assessment, Recommendation
 from alscare.schemas.patient import LabValue, Medication, RespiratoryMeasurement
 from alscare.schemas.vocabulary import LabId
 
-__all__ = ["FACT_FUNCTIONS", "Fact", "FactValue", "PatientFacts", "Verdict", "evaluate"]
-
-FactValue = float | bool | str | tuple[str, ...] | None
-T = TypeVar("T")
-
-_OPERATORS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
-    "below": ("below", lambda value, limit: value < limit),
-    "at_most": ("at most", lambda value, limit: value <= limit),
-    "at_least": ("at least", lambda value, limit: value >= limit),
-    "above": ("above", lambda value, limit: value > limit),
-}
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A patient value and the sentence that says where it came from (or why it is missing)."""
-
-    value: FactValue
-    because: str
-    sources: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of a condition: whether it holds, why, and on what authority."""
-
-    holds: bool
-    because: tuple[str, ...]
-    sources: tuple[str, ...] = ()
-    verified: bool = True
-
-
-def _number(value: float, digits: int = 1) -> str:
-    """A number as a clinician writes it: no trailing zeros, at most ``digits`` decimals."""
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in {"", "-0"} else text
+__all__ = ["FACT_FUNCTIONS", "PatientFacts", "evaluate"]
 
 
 def _words(identifier: str) -> str:
     return identifier.replace("_", " ")
-
-
-def _unique(items: Iterable[T]) -> tuple[T, ...]:
-    return tuple(dict.fromkeys(items))
 
 
 @dataclass
@@ -122,15 +91,36 @@ class PatientFacts:
             self._named[condition_id] = Verdict(
                 inner.holds,
                 inner.because,
-                _unique((*inner.sources, *named.source_ids)),
+                unique((*inner.sources, *named.source_ids)),
                 inner.verified and named.verified,
             )
         return self._named[condition_id]
 
-    def fact(self, fact_id: FactId) -> Fact:
+    def __call__(self, name: str) -> Fact:
+        """The fact of this name (a :class:`FactId`), computed once."""
+        fact_id = FactId(name)
         if fact_id not in self._cache:
             self._cache[fact_id] = FACT_FUNCTIONS[fact_id](self)
         return self._cache[fact_id]
+
+    def own_test(self, test: Leaf) -> Verdict:
+        """The verdict of a test only treatment has (any leaf but a fact test)."""
+        if isinstance(test, RefTest):
+            return self.named(test.ref)
+        if isinstance(test, ItemTest):
+            return _item_test(test, self)
+        if isinstance(test, FindingTest):
+            return _finding_test(test, self)
+        if isinstance(test, ExamSignTest):
+            return _exam_sign_test(test, self)
+        if isinstance(test, TakingTest):
+            return _taking_test(test, self)
+        if isinstance(test, DrugStatusTest):
+            return _drug_status_test(test, self)
+        if isinstance(test, VariantTest):
+            return _variant_test(test, self)
+        assert isinstance(test, RecommendedTest)  # the last kind (fact tests never come here)
+        return _recommended_test(test, self)
 
     def current_medication(self, drug: Drug) -> Medication | None:
         """The latest medication entry naming ``drug`` that was not stopped by ``as_of``."""
@@ -185,7 +175,7 @@ def _measurement(name: str, field_name: str, unit: str) -> Callable[[PatientFact
         if entry is None:
             return Fact(None, f"no {name} recorded")
         value: float = getattr(entry, field_name)
-        return Fact(value, f"{name} {_number(value)} {unit} on {entry.date}")
+        return Fact(value, f"{name} {number_text(value)} {unit} on {entry.date}")
 
     return fact
 
@@ -202,12 +192,12 @@ def _paco2(unit: str) -> Callable[[PatientFacts], Fact]:
             recorded_unit = "kPa" if kpa is not None else "mmHg"
             recorded = kpa if kpa is not None else mmhg
             assert recorded is not None  # one of the two is set
-            text = f"PaCO2 {_number(recorded)} {recorded_unit} on {entry.date}"
+            text = f"PaCO2 {number_text(recorded)} {recorded_unit} on {entry.date}"
             if recorded_unit == unit:
                 return Fact(recorded, text)
             factor = conversion.mmhg_per_kpa
             value = recorded * factor if unit == "mmHg" else recorded / factor
-            return Fact(value, f"{text} ({_number(value)} {unit})", conversion.source_ids)
+            return Fact(value, f"{text} ({number_text(value)} {unit})", conversion.source_ids)
         return Fact(None, "no PaCO2 recorded")
 
     return fact
@@ -232,7 +222,7 @@ def _months_since_respiratory_tests(facts: PatientFacts) -> Fact:
     latest = respiratory[-1].date
     months = months_between(latest, facts.timeline.as_of)
     return Fact(
-        months, f"latest respiratory tests on {latest}, {_number(months)} months before as_of"
+        months, f"latest respiratory tests on {latest}, {number_text(months)} months before as_of"
     )
 
 
@@ -245,24 +235,24 @@ def _weight_loss_percent(facts: PatientFacts) -> Fact:
         latest = record.weights[-1]
         return Fact(
             loss,
-            f"weight {_number(latest.kg)} kg on {latest.date}, {_number(loss)} % below the "
-            f"premorbid {_number(record.premorbid_weight_kg)} kg",
+            f"weight {number_text(latest.kg)} kg on {latest.date}, {number_text(loss)} % below the "
+            f"premorbid {number_text(record.premorbid_weight_kg)} kg",
         )
-    return Fact(loss, f"weight loss {_number(loss)} % of premorbid weight")
+    return Fact(loss, f"weight loss {number_text(loss)} % of premorbid weight")
 
 
 def _bmi(facts: PatientFacts) -> Fact:
     bmi = facts.assessment.scores.bmi
     if bmi is None:
         return Fact(None, "BMI not known")
-    return Fact(bmi, f"BMI {_number(bmi)} kg/m2")
+    return Fact(bmi, f"BMI {number_text(bmi)} kg/m2")
 
 
 def _progression_rate(facts: PatientFacts) -> Fact:
     rate = facts.assessment.scores.progression_rate
     if rate is None:
         return Fact(None, "progression rate (delta-FS) not known")
-    return Fact(rate, f"progression rate (delta-FS) {_number(rate, 2)} points/month")
+    return Fact(rate, f"progression rate (delta-FS) {number_text(rate, 2)} points/month")
 
 
 def _uln_multiple(lab: LabValue | None, name: str) -> Fact:
@@ -270,12 +260,12 @@ def _uln_multiple(lab: LabValue | None, name: str) -> Fact:
         return Fact(None, f"no {name} recorded")
     when = f" on {lab.date}" if lab.date else ""
     if lab.upper_limit is None:
-        return Fact(None, f"{name} {_number(lab.value)} {lab.unit}{when} has no upper limit")
+        return Fact(None, f"{name} {number_text(lab.value)} {lab.unit}{when} has no upper limit")
     multiple = lab.value / lab.upper_limit
     return Fact(
         multiple,
-        f"{name} {_number(lab.value)} {lab.unit}{when} = {_number(multiple)} x ULN "
-        f"({_number(lab.upper_limit)} {lab.unit})",
+        f"{name} {number_text(lab.value)} {lab.unit}{when} = {number_text(multiple)} x ULN "
+        f"({number_text(lab.upper_limit)} {lab.unit})",
     )
 
 
@@ -297,7 +287,7 @@ def _neutrophils_below_lower_limit(facts: PatientFacts) -> Fact:
     lab = facts.latest_lab(LabId.NEUTROPHILS)
     if lab is None:
         return Fact(None, "no neutrophil count recorded")
-    text = f"neutrophils {_number(lab.value, 2)} x {lab.unit}" + (
+    text = f"neutrophils {number_text(lab.value, 2)} x {lab.unit}" + (
         f" on {lab.date}" if lab.date else ""
     )
     if lab.lower_limit is None:
@@ -305,7 +295,7 @@ def _neutrophils_below_lower_limit(facts: PatientFacts) -> Fact:
     below = lab.value < lab.lower_limit
     relation = "below" if below else "not below"
     return Fact(
-        below, f"{text}, {relation} the laboratory's lower limit {_number(lab.lower_limit, 2)}"
+        below, f"{text}, {relation} the laboratory's lower limit {number_text(lab.lower_limit, 2)}"
     )
 
 
@@ -319,16 +309,15 @@ def _alt_check_overdue(facts: PatientFacts) -> Fact:
             None, f"{drug.label}: no start date in the medication list", schedule.source_ids
         )
     months = months_between(medication.since, facts.timeline.as_of)
-    on_drug = f"{drug.label} since {medication.since} ({_number(months)} months)"
+    on_drug = f"{drug.label} since {medication.since} ({number_text(months)} months)"
     phase = next((p for p in schedule.phases if months < p.until_month), None)
     if phase is None:
         last = schedule.phases[-1].until_month
         return Fact(
-            None, f"{on_drug}: periodic ALT after month {_number(last)}", schedule.source_ids
+            None, f"{on_drug}: periodic ALT after month {number_text(last)}", schedule.source_ids
         )
-    interval = (
-        f"ALT every {_number(phase.every_months)} months until month {_number(phase.until_month)}"
-    )
+    every, until = number_text(phase.every_months), number_text(phase.until_month)
+    interval = f"ALT every {every} months until month {until}"
     dated = [lab for lab in facts.timeline.record.labs if lab.id == LabId.ALT and lab.date]
     if not dated:
         return Fact(True, f"{on_drug}: {interval}; no dated ALT recorded", schedule.source_ids)
@@ -346,7 +335,7 @@ def _intervention_in_place(name: str, label: str) -> Callable[[PatientFacts], Fa
             return Fact(False, f"no {label} recorded")
         since = f" since {intervention.since}" if intervention.since else ""
         hours = (
-            f", {_number(intervention.hours_per_day)} h/day"
+            f", {number_text(intervention.hours_per_day)} h/day"
             if intervention.hours_per_day is not None
             else ""
         )
@@ -430,7 +419,7 @@ def _suspected_mimics(facts: PatientFacts) -> Fact:
         + (f" ({', '.join(result.because)})" if result.because else "")
         for result in mimics
     )
-    sources = _unique(source for result in mimics for source in result.sources)
+    sources = unique(source for result in mimics for source in result.sources)
     return Fact(tuple(result.id for result in mimics), because, sources)
 
 
@@ -479,104 +468,15 @@ FACT_FUNCTIONS: dict[FactId, Callable[[PatientFacts], Fact]] = {
 }
 
 
-# --- conditions -------------------------------------------------------------------------------
+# --- conditions and the tests only treatment has ----------------------------------------------
 
 
 def evaluate(condition: Condition, facts: PatientFacts) -> Verdict:
     """Whether ``condition`` holds for the patient, with the reasons and their sources."""
-    if isinstance(condition, AllOf):
-        return _all(condition.all_of, facts)
-    if isinstance(condition, AnyOf):
-        return _any(condition.any_of, facts)
-    if isinstance(condition, NotOf):
-        inner = evaluate(condition.negated, facts)
-        return Verdict(not inner.holds, inner.because, inner.sources, inner.verified)
-    if isinstance(condition, RefTest):
-        return facts.named(condition.ref)
-    return _leaf(condition, facts)
-
-
-def _leaf(condition: Condition, facts: PatientFacts) -> Verdict:
-    if isinstance(condition, FactTest):
-        return _fact_test(condition, facts)
-    if isinstance(condition, ItemTest):
-        return _item_test(condition, facts)
-    if isinstance(condition, FindingTest):
-        return _finding_test(condition, facts)
-    if isinstance(condition, ExamSignTest):
-        return _exam_sign_test(condition, facts)
-    if isinstance(condition, TakingTest):
-        return _taking_test(condition, facts)
-    if isinstance(condition, DrugStatusTest):
-        return _drug_status_test(condition, facts)
-    if isinstance(condition, VariantTest):
-        return _variant_test(condition, facts)
-    assert isinstance(condition, RecommendedTest)  # the last kind of the language
-    return _recommended_test(condition, facts)
-
-
-def _combined(holds: bool, parts: list[Verdict]) -> Verdict:
-    return Verdict(
-        holds,
-        _unique(sentence for part in parts for sentence in part.because),
-        _unique(source for part in parts for source in part.sources),
-        all(part.verified for part in parts),
+    evaluator: Evaluator[Leaf] = Evaluator(
+        facts, CLOSED_WORLD, facts.kb.treatment.threshold, facts.own_test
     )
-
-
-def _all(conditions: Iterable[Condition], facts: PatientFacts) -> Verdict:
-    """Holds when every part holds; otherwise the first part that fails says why."""
-    parts: list[Verdict] = []
-    for condition in conditions:
-        verdict = evaluate(condition, facts)
-        if not verdict.holds:
-            return verdict
-        parts.append(verdict)
-    return _combined(True, parts)
-
-
-def _any(conditions: Iterable[Condition], facts: PatientFacts) -> Verdict:
-    """Holds when a part holds, and the first such part (content order) says why; otherwise
-    every part says why not."""
-    parts: list[Verdict] = []
-    for condition in conditions:
-        verdict = evaluate(condition, facts)
-        if verdict.holds:
-            return verdict
-        parts.append(verdict)
-    return _combined(False, parts)
-
-
-def _fact_test(test: FactTest, facts: PatientFacts) -> Verdict:
-    fact = facts.fact(test.fact)
-    comparison = test.comparison
-    if comparison is not None:
-        return _compare(fact, comparison, test, facts)
-    value = fact.value
-    if test.is_ is not None:
-        holds = value is test.is_
-    elif test.in_ is not None:
-        holds = value in test.in_
-    elif test.includes is not None:
-        holds = isinstance(value, tuple) and any(item in value for item in test.includes)
-    else:
-        holds = (value is not None and value != ()) is test.present
-    return Verdict(holds, (fact.because,), fact.sources)
-
-
-def _compare(
-    fact: Fact, comparison: tuple[str, str], test: FactTest, facts: PatientFacts
-) -> Verdict:
-    operator, threshold_id = comparison
-    threshold = facts.kb.treatment.threshold(threshold_id)
-    sources = _unique((*fact.sources, *threshold.source_ids))
-    if not isinstance(fact.value, float | int) or isinstance(fact.value, bool):
-        return Verdict(False, (fact.because,), sources, threshold.verified)
-    words, compare = _OPERATORS[operator]
-    holds = compare(fact.value, threshold.value)
-    unit = FACTS[test.fact].unit
-    relation = f"{'' if holds else 'not '}{words} {_number(threshold.value)} {unit}"
-    return Verdict(holds, (f"{fact.because} ({relation})",), sources, threshold.verified)
+    return evaluator(condition)
 
 
 def _item_test(test: ItemTest, facts: PatientFacts) -> Verdict:

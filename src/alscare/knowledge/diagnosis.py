@@ -5,11 +5,13 @@ Loaded from ``content/diagnosis/*.yaml``. This section is the single source of t
 topic's investigations and differentials: the topic renderer reads ``investigations`` and
 ``differentials`` from here.
 
-Rules are data: a :data:`Condition` is a small tree of ``all`` / ``any`` / ``not`` over
-:class:`FactTest` leaves, each naming a fact of the record (``finding.sensory_loss``,
-``test.creatine_kinase.value``, ...) and one comparison. The names a condition may use are
-listed in :data:`FACT_PATTERNS`; a name outside them is a load error, so a typo in content never
-reaches the engine (``engine/rules.py`` resolves every pattern listed here).
+Rules are data: a :data:`Condition` is written in the condition language of
+``knowledge/conditions.py`` (``all`` / ``any`` / ``not`` over fact tests), and its only leaves
+are :class:`DiagnosisFactTest`, each naming a fact of the record (``finding.sensory_loss``,
+``test.creatine_kinase.value``, ...) and one comparison; bounds are numbers. The names a
+condition may use are listed in :data:`FACT_PATTERNS`; a name outside them is a load error, so a
+typo in content never reaches the engine (``engine/rules.py`` resolves every pattern listed
+here).
 """
 
 from __future__ import annotations
@@ -17,22 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    ConfigDict,
-    Discriminator,
-    Field,
-    StrictBool,
-    StrictStr,
-    Tag,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, Tag, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from alscare.knowledge.base import Cited, Frozen
+from alscare.knowledge.conditions import (
+    COMBINATORS,
+    AllOf,
+    AnyOf,
+    FactTest,
+    NotOf,
+    leaf_kinds,
+)
 from alscare.schemas.patient import TEST_UNITS
 from alscare.schemas.vocabulary import (
     DifferentialId,
@@ -48,13 +48,12 @@ from alscare.schemas.vocabulary import (
 
 __all__ = [
     "FACT_PATTERNS",
-    "AllOf",
-    "AnyOf",
     "AwajiRules",
     "ClinicalLmnRule",
     "Condition",
     "CriteriaRules",
     "DefiniteRule",
+    "DiagnosisFactTest",
     "DiagnosisRules",
     "Differential",
     "DifferentialRule",
@@ -63,12 +62,11 @@ __all__ = [
     "ElEscorialRules",
     "EmgDenervationRule",
     "EmgMusclesRule",
-    "FactTest",
     "FamilialRule",
     "GoldCoastRules",
     "Investigation",
     "LabSupportedRule",
-    "NotOf",
+    "Leaf",
     "PlanDefault",
     "PlanRule",
     "PossibleRule",
@@ -122,30 +120,15 @@ _FACT_NAME = re.compile("|".join(f"(?:{pattern})" for pattern in FACT_PATTERNS))
 
 
 def fact_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a fact a condition may use, or None when it is one."""
+    """Why ``name`` is not a fact a diagnosis condition may use, or None when it is one."""
     if _FACT_NAME.fullmatch(name):
         return None
     return f"unknown fact {name!r}; see FACT_PATTERNS in knowledge/diagnosis.py"
 
 
-class _Node(Frozen):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class FactTest(_Node):
-    """A leaf of a condition: one fact and exactly one comparison.
-
-    ``is`` compares for equality (true/false or an id), ``in`` for membership, ``gt``/``ge``/
-    ``lt``/``le`` numerically. An unknown fact gives an unknown result, never false.
-    """
-
-    fact: str
-    is_: StrictBool | StrictStr | None = Field(default=None, alias="is")
-    in_: tuple[str, ...] | None = Field(default=None, alias="in", min_length=1)
-    gt: float | None = None
-    ge: float | None = None
-    lt: float | None = None
-    le: float | None = None
+class DiagnosisFactTest(FactTest):
+    """A fact test of the diagnosis section: the fact is one of :data:`FACT_PATTERNS` and a
+    bound is a number (in the fact's canonical unit; this section names no thresholds)."""
 
     @field_validator("fact")
     @classmethod
@@ -156,65 +139,22 @@ class FactTest(_Node):
         return name
 
     @model_validator(mode="after")
-    def _one_comparison(self) -> FactTest:
-        given = [
-            name
-            for name, value in (
-                ("is", self.is_),
-                ("in", self.in_),
-                ("gt", self.gt),
-                ("ge", self.ge),
-                ("lt", self.lt),
-                ("le", self.le),
-            )
-            if value is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(f"a fact test needs exactly one comparison, got {given or 'none'}")
+    def _numeric_bound(self) -> DiagnosisFactTest:
+        comparison = self.comparison
+        if comparison is not None and isinstance(comparison[1], str):
+            raise ValueError(f"fact {self.fact}: compare with a number, not {comparison[1]!r}")
         return self
 
 
-class AllOf(_Node):
-    """Holds when every part holds."""
-
-    all_: Annotated[tuple[Condition, ...], Field(alias="all", min_length=1)]
-
-
-class AnyOf(_Node):
-    """Holds when at least one part holds."""
-
-    any_: Annotated[tuple[Condition, ...], Field(alias="any", min_length=1)]
-
-
-class NotOf(_Node):
-    """Holds when its part does not (unknown stays unknown)."""
-
-    not_: Condition = Field(alias="not")
-
-
-def _condition_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return next((key for key in ("fact", "all", "any", "not") if key in value), None)
-    kinds: dict[type, str] = {FactTest: "fact", AllOf: "all", AnyOf: "any", NotOf: "not"}
-    return kinds.get(type(value))
-
-
+Leaf = Annotated[Annotated[DiagnosisFactTest, Tag("fact")], leaf_kinds({"fact": DiagnosisFactTest})]
+#: A condition of a diagnosis rule (see ``knowledge/conditions.py``).
 Condition = Annotated[
-    Annotated[FactTest, Tag("fact")]
-    | Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[NotOf, Tag("not")],
-    Discriminator(
-        _condition_kind,
-        custom_error_type="condition",
-        custom_error_message="a condition is one of {fact: ...}, {all: [...]}, {any: [...]}, "
-        "{not: ...}",
-    ),
+    Annotated[AllOf[Leaf], Tag("all")]
+    | Annotated[AnyOf[Leaf], Tag("any")]
+    | Annotated[NotOf[Leaf], Tag("not")]
+    | Annotated[Leaf, Tag("leaf")],
+    COMBINATORS,
 ]
-
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-NotOf.model_rebuild()
 
 
 # --- regions ---------------------------------------------------------------------------------

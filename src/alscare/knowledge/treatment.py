@@ -5,16 +5,17 @@ Loaded from ``content/treatment/*.yaml``. The section is read twice: the topic p
 ``groups`` (the algorithm a clinician reads) and ``drugs``; the engine applies the rules to one
 patient (``engine/recommendations.py``, ``engine/alerts.py``).
 
-A rule is data: ``when`` is a :data:`Condition` in a small typed language, and every number a
-condition compares with is a cited :class:`Threshold`, named by id. The language:
+A rule is data: ``when`` is a :data:`Condition` in the condition language of
+``knowledge/conditions.py``, and every number a condition compares a fact with is a cited
+:class:`~alscare.knowledge.conditions.Threshold`, named by id. Beside the shared
+``{all: [...]}``, ``{any: [...]}``, ``{not: ...}`` and fact tests, the section has:
 
-* ``{all: [...]}``, ``{any: [...]}``, ``{not: ...}`` combine conditions; ``{ref: id}`` uses a
-  named condition of ``conditions`` (e.g. ``person_with_als``).
-* ``{fact: id, below|at_most|at_least|above: threshold_id}`` compares a numeric fact;
+* its facts: ``{fact: id, below|at_most|at_least|above: threshold_id}`` compares a numeric fact;
   ``{fact: id, is: true}`` tests a yes/no fact; ``{fact: id, in: [...]}`` a text fact;
   ``{fact: id, includes: [...]}`` a list fact; ``{fact: id, present: bool}`` whether a fact has a
-  value at all. The facts and their units are :class:`FactId` / :data:`FACTS`; a new fact is one
-  function in ``engine/treatment_facts.py``.
+  value at all (:class:`TreatmentFactTest`). The facts and their units are :class:`FactId` /
+  :data:`FACTS`; a new fact is one function in ``engine/treatment_facts.py``.
+* ``{ref: id}`` uses a named condition of ``conditions`` (e.g. ``person_with_als``).
 * ``{alsfrs_r_item: item, at_most|at_least: score}`` reads the latest ALSFRS-R rating (scores
   are the scale's own anchors, Cedarbaum 1999);
   ``{finding: [ids]}`` any of these findings recorded present; ``{exam_sign: [signs]}`` any of these
@@ -40,12 +41,24 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from alscare.knowledge.base import Cited, Frozen
+from alscare.knowledge.conditions import (
+    BOUNDS,
+    COMBINATORS,
+    AllOf,
+    AnyOf,
+    FactTest,
+    NotOf,
+    RuleId,
+    Threshold,
+    conditions_in,
+    leaf_kinds,
+)
 from alscare.schemas.vocabulary import (
     Action,
     AlertId,
@@ -65,8 +78,6 @@ from alscare.schemas.vocabulary import (
 __all__ = [
     "FACTS",
     "AlertRule",
-    "AllOf",
-    "AnyOf",
     "Condition",
     "Drug",
     "DrugAvailability",
@@ -77,15 +88,14 @@ __all__ = [
     "FactId",
     "FactKind",
     "FactSpec",
-    "FactTest",
     "FindingTest",
     "GenePanel",
     "ItemTest",
+    "Leaf",
     "LiverMonitoring",
     "LiverMonitoringPhase",
     "MimicDefinition",
     "NamedCondition",
-    "NotOf",
     "Paco2Conversion",
     "PatientGroup",
     "RecommendationRule",
@@ -95,14 +105,12 @@ __all__ = [
     "Step",
     "Strength",
     "TakingTest",
-    "Threshold",
+    "TreatmentFactTest",
     "TreatmentRules",
     "VariantSpec",
     "VariantTest",
-    "conditions_in",
 ]
 
-RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 Label = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ItemScore = Annotated[int, Field(ge=0, le=4)]
@@ -211,75 +219,41 @@ def _problem(item_id: str, message: str) -> PydanticCustomError:
     )
 
 
-# --- the condition language -------------------------------------------------------------------
+# --- the condition language: treatment's fact tests and its own tests -------------------------
 
 
-class AllOf(Frozen):
-    all_of: Annotated[tuple[Condition, ...], Field(min_length=1, alias="all")]
-
-
-class AnyOf(Frozen):
-    any_of: Annotated[tuple[Condition, ...], Field(min_length=1, alias="any")]
-
-
-class NotOf(Frozen):
-    negated: Condition = Field(alias="not")
-
-
-class RefTest(Frozen):
-    ref: RuleId
-
-
-class FactTest(Frozen):
-    """One fact compared with a threshold id, a yes/no value, allowed texts or list members."""
+class TreatmentFactTest(FactTest):
+    """A fact test of the treatment section: the fact is a :class:`FactId`, the comparison suits
+    the fact's kind, and a bound is the id of a threshold (in the fact's unit)."""
 
     fact: FactId
-    below: RuleId | None = None
-    at_most: RuleId | None = None
-    at_least: RuleId | None = None
-    above: RuleId | None = None
-    is_: bool | None = Field(default=None, alias="is")
-    in_: tuple[str, ...] | None = Field(default=None, alias="in")
-    includes: tuple[str, ...] | None = None
-    present: bool | None = None
 
     @model_validator(mode="after")
-    def _one_test_that_fits_the_fact(self) -> FactTest:
-        tests = {name: value for name, value in self._tests() if value is not None}
-        if len(tests) != 1:
-            raise ValueError(f"fact {self.fact}: give exactly one test, not {sorted(tests)}")
-        (name, value), spec = next(iter(tests.items())), FACTS[self.fact]
+    def _fits_the_fact(self) -> TreatmentFactTest:
+        (name, value), spec = self.test, FACTS[self.fact]
         allowed = {
-            "number": {"below", "at_most", "at_least", "above", "present"},
+            "number": {*BOUNDS, "present"},
             "yes_no": {"is"},
             "text": {"in", "present"},
             "list": {"includes", "present"},
         }[spec.kind]
         if name not in allowed:
             raise ValueError(f"fact {self.fact} ({spec.kind}) takes {', '.join(sorted(allowed))}")
+        if name == "is" and not isinstance(value, bool):
+            raise ValueError(f"fact {self.fact} ({spec.kind}) is true or false")
+        if name in BOUNDS and not isinstance(value, str):
+            raise ValueError(f"fact {self.fact}: compare with a threshold id, not a number")
         if isinstance(value, tuple) and spec.values is not None:
             unknown = sorted(set(value) - set(spec.values))
             if unknown:
                 raise ValueError(f"fact {self.fact}: unknown values {', '.join(unknown)}")
         return self
 
-    def _tests(self) -> Iterator[tuple[str, object]]:
-        yield "below", self.below
-        yield "at_most", self.at_most
-        yield "at_least", self.at_least
-        yield "above", self.above
-        yield "is", self.is_
-        yield "in", self.in_
-        yield "includes", self.includes
-        yield "present", self.present
 
-    @property
-    def comparison(self) -> tuple[str, str] | None:
-        """(operator, threshold id) for a numeric comparison, else None."""
-        for name, value in self._tests():
-            if name in {"below", "at_most", "at_least", "above"} and value is not None:
-                return name, str(value)
-        return None
+class RefTest(Frozen):
+    """Holds when the named condition ``ref`` of ``conditions`` holds."""
+
+    ref: RuleId
 
 
 class ItemTest(Frozen):
@@ -337,12 +311,9 @@ class RecommendedTest(Frozen):
     recommended: RecommendedSpec
 
 
-_CONDITION_TAGS: dict[str, type[Frozen]] = {
-    "all": AllOf,
-    "any": AnyOf,
-    "not": NotOf,
+_LEAVES: dict[str, type[Frozen]] = {
     "ref": RefTest,
-    "fact": FactTest,
+    "fact": TreatmentFactTest,
     "alsfrs_r_item": ItemTest,
     "finding": FindingTest,
     "exam_sign": ExamSignTest,
@@ -352,20 +323,9 @@ _CONDITION_TAGS: dict[str, type[Frozen]] = {
     "recommended": RecommendedTest,
 }
 
-
-def _condition_tag(value: Any) -> str | None:
-    """The kind of a condition: the first key of the language present in a mapping."""
-    if isinstance(value, dict):
-        return next((key for key in _CONDITION_TAGS if key in value), None)
-    return next((key for key, model in _CONDITION_TAGS.items() if isinstance(value, model)), None)
-
-
-Condition = Annotated[
-    Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[NotOf, Tag("not")]
-    | Annotated[RefTest, Tag("ref")]
-    | Annotated[FactTest, Tag("fact")]
+Leaf = Annotated[
+    Annotated[RefTest, Tag("ref")]
+    | Annotated[TreatmentFactTest, Tag("fact")]
     | Annotated[ItemTest, Tag("alsfrs_r_item")]
     | Annotated[FindingTest, Tag("finding")]
     | Annotated[ExamSignTest, Tag("exam_sign")]
@@ -373,28 +333,16 @@ Condition = Annotated[
     | Annotated[DrugStatusTest, Tag("drug_status")]
     | Annotated[VariantTest, Tag("variant")]
     | Annotated[RecommendedTest, Tag("recommended")],
-    Discriminator(
-        _condition_tag,
-        custom_error_type="condition",
-        custom_error_message="a condition needs one of the keys: " + ", ".join(_CONDITION_TAGS),
-    ),
+    leaf_kinds(_LEAVES),
 ]
-
-for _model in (AllOf, AnyOf, NotOf):
-    _model.model_rebuild()
-
-
-def conditions_in(condition: Condition) -> Iterator[Condition]:
-    """The condition and every condition nested in it, depth first."""
-    yield condition
-    if isinstance(condition, AllOf):
-        for part in condition.all_of:
-            yield from conditions_in(part)
-    elif isinstance(condition, AnyOf):
-        for part in condition.any_of:
-            yield from conditions_in(part)
-    elif isinstance(condition, NotOf):
-        yield from conditions_in(condition.negated)
+#: A condition of a treatment rule (see ``knowledge/conditions.py``).
+Condition = Annotated[
+    Annotated[AllOf[Leaf], Tag("all")]
+    | Annotated[AnyOf[Leaf], Tag("any")]
+    | Annotated[NotOf[Leaf], Tag("not")]
+    | Annotated[Leaf, Tag("leaf")],
+    COMBINATORS,
+]
 
 
 # --- content ----------------------------------------------------------------------------------
@@ -451,15 +399,6 @@ class Drug(Frozen):
             re.search(rf"(?<![\w-]){re.escape(name.casefold())}(?![\w-])", text)
             for name in (self.id.replace("_", " "), *self.names)
         )
-
-
-class Threshold(Cited):
-    """A number a rule compares a fact with, in the fact's unit."""
-
-    id: RuleId
-    value: float
-    unit: Label
-    label: Label
 
 
 class NamedCondition(Cited):
@@ -628,8 +567,8 @@ class TreatmentRules(Frozen):
         for part in conditions_in(condition):
             if isinstance(part, RefTest) and part.ref not in named:
                 raise _problem(item_id, f"refers to an unknown condition: {part.ref}")
-            if isinstance(part, FactTest) and part.comparison is not None:
-                threshold = thresholds.get(part.comparison[1])
+            if isinstance(part, TreatmentFactTest) and part.comparison is not None:
+                threshold = thresholds.get(str(part.comparison[1]))
                 if threshold is None:
                     raise _problem(item_id, f"unknown threshold: {part.comparison[1]}")
                 if threshold.unit != FACTS[part.fact].unit:
