@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -36,6 +35,7 @@ import typer
 from rich.console import Console
 
 from alscare.cli.app import app
+from alscare.cli.dates import parse_as_of
 from alscare.cli.render import render_assessment
 from alscare.engine import assess as assess_record
 from alscare.errors import AlscareError, Problem, RecordError
@@ -47,7 +47,6 @@ __all__ = ["OutputFormat", "SchemaName", "assess", "schema", "validate"]
 
 INVALID_INPUT = 2
 INTERNAL_ERROR = 1
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class OutputFormat(StrEnum):
@@ -113,17 +112,6 @@ def _knowledge() -> KnowledgeBase:
     except AlscareError as error:
         typer.echo(f"alscare: the knowledge base is invalid: {error}", err=True)
         raise typer.Exit(INTERNAL_ERROR) from None
-
-
-def _as_of(value: str) -> dt.date:
-    if value == "today":
-        return dt.date.today()
-    if _ISO_DATE.match(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise typer.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD or 'today'")
 
 
 @app.command()
@@ -264,7 +252,7 @@ def assess(
     """
     if bool(records) == (jsonl is not None):
         raise typer.BadParameter("give record files or --jsonl FILE (one of the two)")
-    date = _as_of(as_of)
+    date = parse_as_of(as_of)
     kb = _knowledge()
     outcome = _Outcome()
     emit = _Printer(output, kb, lines=jsonl is not None)

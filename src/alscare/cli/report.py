@@ -6,14 +6,13 @@ does not validate gives one line per problem on stderr and exit code 2; nothing 
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from alscare.cli.app import app
+from alscare.cli.dates import parse_as_of
 from alscare.engine import assess
 from alscare.errors import ConfigError, KnowledgeError, RecordError
 from alscare.knowledge.loader import default_knowledge
@@ -23,7 +22,6 @@ __all__ = ["report"]
 
 _HTML_SUFFIXES = (".html", ".htm")
 _PDF_SUFFIX = ".pdf"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _USAGE_ERROR = 2
 _FAILURE = 1
 
@@ -32,19 +30,6 @@ def _fail(lines: list[str], code: int) -> NoReturn:
     for line in lines:
         typer.echo(line, err=True)
     raise typer.Exit(code)
-
-
-def _as_of(value: str) -> dt.date:
-    if value == "today":
-        return dt.date.today()
-    if _ISO_DATE.match(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise typer.BadParameter(
-        f"{value!r} is not a date: give YYYY-MM-DD or 'today'", param_hint="'--as-of'"
-    )
 
 
 @app.command()
@@ -62,7 +47,7 @@ def report(
     ],
 ) -> None:
     """Write the clinic letter for one patient: HTML or PDF, chosen by the suffix of -o."""
-    on = _as_of(as_of)
+    on = parse_as_of(as_of)
     suffix = output.suffix.lower()
     if suffix not in (*_HTML_SUFFIXES, _PDF_SUFFIX):
         _fail([f"{output}: the output must end in .html or .pdf"], _USAGE_ERROR)

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 
 from alscare.cli.app import app
+from alscare.cli.dates import parse_as_of
 from alscare.cli.topic_page import topic_page
 from alscare.errors import KnowledgeError, NotFoundError
 from alscare.knowledge import default_knowledge
@@ -43,16 +44,7 @@ class TopicFormat(StrEnum):
 
 
 def _as_of(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    if value == "today":
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date: give YYYY-MM-DD or 'today'", param_hint="--as-of"
-        ) from None
+    return None if value is None else parse_as_of(value)
 
 
 @app.command()
