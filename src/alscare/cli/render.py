@@ -373,32 +373,9 @@ def _listed(title: str, items: Sequence[str], empty: str) -> Iterator[Renderable
         yield _bullet("-", item)
 
 
-def _cited(assessment: Assessment) -> list[str]:
-    """Every source id the assessment cites, in order of first mention."""
-    found: dict[str, None] = {}
-
-    def walk(node: object) -> None:
-        if isinstance(node, BaseModel):
-            for name in type(node).model_fields:
-                value = getattr(node, name)
-                if name == "sources" and isinstance(value, tuple):
-                    found.update(dict.fromkeys(value))
-                else:
-                    walk(value)
-        elif isinstance(node, tuple | list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for item in node.values():
-                walk(item)
-
-    walk(assessment)
-    return list(found)
-
-
 def _sources(assessment: Assessment, kb: KnowledgeBase | None) -> Iterator[RenderableType]:
     yield _heading("Sources")
-    cited = _cited(assessment)
+    cited = assessment.cited_sources()
     if not cited:
         yield _line("none")
     known = {source.id: source for source in kb.sources} if kb is not None else {}

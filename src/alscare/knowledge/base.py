@@ -7,9 +7,9 @@ Every clinical statement is a :class:`Cited` model: it carries at least one :cla
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = ["Cited", "Frozen", "SourceId", "SourceRef"]
 
@@ -36,6 +36,20 @@ class Cited(Frozen):
     evidence: str | None = None
     verified: bool = True
 
+    # ``source_ids`` computed once, with the ``sources`` it was computed from (a ``model_copy``
+    # that replaces ``sources`` keeps the old memo, which is then ignored).
+    _source_ids: tuple[tuple[SourceRef, ...], tuple[str, ...]] | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._source_ids = (self.sources, _source_ids(self.sources))
+
     @property
     def source_ids(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(ref.id for ref in self.sources))
+        memo = self._source_ids
+        if memo is not None and memo[0] is self.sources:
+            return memo[1]
+        return _source_ids(self.sources)
+
+
+def _source_ids(sources: tuple[SourceRef, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ref.id for ref in sources))

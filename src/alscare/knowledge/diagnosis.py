@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, Tag, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from alscare.knowledge.base import Cited, Frozen
@@ -426,6 +426,23 @@ class DiagnosisRules(Frozen):
     investigations: tuple[Investigation, ...]
     differentials: tuple[Differential, ...]
 
+    # Lookups by id, built once with the tuples they index (a ``model_copy`` that replaces a
+    # tuple keeps the old index, which is then ignored).
+    _investigations: tuple[tuple[Investigation, ...], dict[str, Investigation]] | None = (
+        PrivateAttr(default=None)
+    )
+    _differentials: tuple[tuple[Differential, ...], dict[str, Differential]] | None = PrivateAttr(
+        default=None
+    )
+    _units: tuple[tuple[UnitConversion, ...], dict[str, UnitConversion]] | None = PrivateAttr(
+        default=None
+    )
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._investigations = (self.investigations, _first_by(self.investigations, "id"))
+        self._differentials = (self.differentials, _first_by(self.differentials, "id"))
+        self._units = (self.units, _first_by(self.units, "investigation"))
+
     @model_validator(mode="after")
     def _complete_and_consistent(self) -> DiagnosisRules:
         _every_id_once("investigations", [i.id for i in self.investigations], InvestigationId)
@@ -450,15 +467,32 @@ class DiagnosisRules(Frozen):
 
     def investigation(self, investigation_id: str) -> Investigation:
         """The investigation with this id (every vocabulary investigation is present)."""
+        memo = self._investigations
+        if memo is not None and memo[0] is self.investigations and investigation_id in memo[1]:
+            return memo[1][investigation_id]
         return next(item for item in self.investigations if item.id == investigation_id)
 
     def differential(self, differential_id: str) -> Differential:
         """The differential with this id (every vocabulary differential is present)."""
+        memo = self._differentials
+        if memo is not None and memo[0] is self.differentials and differential_id in memo[1]:
+            return memo[1][differential_id]
         return next(item for item in self.differentials if item.id == differential_id)
 
     def conversion(self, investigation_id: str) -> UnitConversion | None:
         """The unit conversion of a numeric investigation, if it has one."""
+        memo = self._units
+        if memo is not None and memo[0] is self.units:
+            return memo[1].get(investigation_id)
         return next((c for c in self.units if c.investigation == investigation_id), None)
+
+
+def _first_by(items: Iterable[Any], attribute: str) -> dict[str, Any]:
+    """Items by the value of one attribute, the first item of each value."""
+    index: dict[str, Any] = {}
+    for item in items:
+        index.setdefault(getattr(item, attribute), item)
+    return index
 
 
 def _every_id_once(field: str, ids: Sequence[str], vocabulary: Iterable[StrEnum]) -> None:

@@ -41,9 +41,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, Tag, model_validator
+from pydantic import Field, PrivateAttr, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from alscare.knowledge.base import Cited, Frozen
@@ -484,6 +484,19 @@ class TreatmentRules(Frozen):
     genetic_testing_panel: GenePanel
     mimic: MimicDefinition
 
+    # Rules by step and by alert, built once with the tuples they index (a ``model_copy`` that
+    # replaces a tuple keeps the old index, which is then ignored).
+    _by_step: tuple[tuple[RecommendationRule, ...], dict[str, tuple[RecommendationRule, ...]]] | (
+        None
+    ) = PrivateAttr(default=None)
+    _by_alert: tuple[tuple[AlertRule, ...], dict[str, tuple[AlertRule, ...]]] | None = PrivateAttr(
+        default=None
+    )
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._by_step = (self.recommendation_rules, _grouped(self.recommendation_rules, "step"))
+        self._by_alert = (self.alert_rules, _grouped(self.alert_rules, "alert"))
+
     @model_validator(mode="after")
     def _consistent(self) -> TreatmentRules:
         self._unique_ids()
@@ -508,6 +521,9 @@ class TreatmentRules(Frozen):
                 yield group, step
 
     def rules_for(self, step_id: str) -> tuple[RecommendationRule, ...]:
+        memo = self._by_step
+        if memo is not None and memo[0] is self.recommendation_rules:
+            return memo[1].get(step_id, ())
         return tuple(rule for rule in self.recommendation_rules if rule.step == step_id)
 
     def alert_ids(self) -> tuple[str, ...]:
@@ -515,6 +531,9 @@ class TreatmentRules(Frozen):
         return tuple(dict.fromkeys(rule.alert for rule in self.alert_rules))
 
     def rules_for_alert(self, alert_id: str) -> tuple[AlertRule, ...]:
+        memo = self._by_alert
+        if memo is not None and memo[0] is self.alert_rules:
+            return memo[1].get(alert_id, ())
         return tuple(rule for rule in self.alert_rules if rule.alert == alert_id)
 
     def threshold(self, threshold_id: str) -> Threshold:
@@ -617,3 +636,11 @@ class TreatmentRules(Frozen):
 
         for condition_id in sorted(references):
             visit(condition_id, ())
+
+
+def _grouped(items: tuple[Any, ...], attribute: str) -> dict[str, tuple[Any, ...]]:
+    """Items by the value of one attribute, each group in the items' order."""
+    groups: dict[str, list[Any]] = {}
+    for item in items:
+        groups.setdefault(getattr(item, attribute), []).append(item)
+    return {key: tuple(group) for key, group in groups.items()}

@@ -260,6 +260,12 @@ class Assessment(_Model):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    def cited_sources(self) -> tuple[str, ...]:
+        """Every source id any conclusion cites, once each, in order of first citation."""
+        found: dict[str, None] = {}
+        _collect_sources(self, found)
+        return tuple(found)
+
     def to_json(self) -> str:
         """The canonical JSON text: field order as declared, two-space indent, final newline."""
         data = self.model_dump(mode="json", by_alias=True)
@@ -269,3 +275,19 @@ class Assessment(_Model):
         """The same content on one line, for JSON Lines output."""
         data = self.model_dump(mode="json", by_alias=True)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _collect_sources(node: object, found: dict[str, None]) -> None:
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if name == "sources" and isinstance(value, tuple):
+                found.update(dict.fromkeys(str(source) for source in value))
+            else:
+                _collect_sources(value, found)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            _collect_sources(item, found)
+    elif isinstance(node, dict):
+        for item in node.values():
+            _collect_sources(item, found)

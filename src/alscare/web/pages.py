@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import jinja2
 from fastapi import APIRouter, Depends, Query, Request
 from markupsafe import Markup
-from pydantic import BaseModel
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
@@ -527,7 +526,7 @@ def patient_page(
     with _page_errors():
         record = services.get_patient(database, actor, patient_id)
         assessment = services.assess_patient(database, actor, patient_id, as_of=day, kb=kb)
-    cited = _cited_ids(assessment)
+    cited = assessment.cited_sources()
     context = {
         "record": record,
         "assessment": assessment,
@@ -562,29 +561,6 @@ def _charts(record: PatientRecord, day: dt.date, kb: KnowledgeBase) -> dict[str,
 
 def _known(kb: KnowledgeBase, source_id: str) -> bool:
     return any(source.id == source_id for source in kb.sources)
-
-
-def _cited_ids(node: object) -> list[str]:
-    """Every id in a ``sources`` field of the assessment, once, in order of first citation."""
-    found: dict[str, None] = {}
-
-    def walk(value: object) -> None:
-        if isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                item = getattr(value, name)
-                if name == "sources" and isinstance(item, tuple):
-                    found.update(dict.fromkeys(str(source) for source in item))
-                else:
-                    walk(item)
-        elif isinstance(value, tuple | list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    walk(node)
-    return list(found)
 
 
 def _age(record: PatientRecord, day: dt.date) -> str | None:
