@@ -69,9 +69,9 @@ class RecordFacts:
         self.regions = dict(regions or {})
         self.gold_coast_met = gold_coast_met
         self.extra = dict(extra or {})
-        self._finding_labels: dict[str, str] = {
-            str(item.id): item.label for item in kb.topic.findings
-        }
+        # Every fact is resolved once per instance (its inputs never change).
+        self._facts: dict[str, Fact] = {}
+        self._tests: dict[str, tuple[TestEntry, ...]] | None = None  # by test id, on first use
         self._resolvers: dict[str, Callable[[list[str]], Fact]] = {
             "finding": lambda parts: self.finding(parts[0]),
             "exam": lambda parts: self._exam(parts[0], parts[1]),
@@ -87,6 +87,12 @@ class RecordFacts:
         }
 
     def __call__(self, name: str) -> Fact:
+        fact = self._facts.get(name)
+        if fact is None:
+            fact = self._facts[name] = self._resolve(name)
+        return fact
+
+    def _resolve(self, name: str) -> Fact:
         if name in self.extra:
             return self.extra[name]
         head, *parts = name.split(".")
@@ -98,7 +104,7 @@ class RecordFacts:
     # --- findings and examination --------------------------------------------------------
 
     def finding_label(self, finding_id: str) -> str:
-        return self._finding_labels.get(finding_id, _text(finding_id).capitalize())
+        return self.kb.topic.finding_labels().get(finding_id, _text(finding_id).capitalize())
 
     def finding(self, finding_id: str) -> Fact:
         """Present when the latest entry of any region says so; absent when entries exist and
@@ -183,7 +189,13 @@ class RecordFacts:
 
     def entries(self, investigation_id: str) -> tuple[TestEntry, ...]:
         """The record's entries of one test, oldest first."""
-        return tuple(entry for entry in self.record.tests if entry.id == investigation_id)
+        by_test = self._tests
+        if by_test is None:
+            grouped: dict[str, list[TestEntry]] = {}
+            for entry in self.record.tests:
+                grouped.setdefault(entry.id, []).append(entry)
+            by_test = self._tests = {key: tuple(group) for key, group in grouped.items()}
+        return by_test.get(investigation_id, ())
 
     def latest_result(self, investigation_id: str) -> TestEntry | None:
         """The latest entry with a result or value (a pending entry is no result)."""

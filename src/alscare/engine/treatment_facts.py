@@ -65,7 +65,7 @@ class PatientFacts:
     assessment: Assessment
     kb: KnowledgeBase
     recommended: Mapping[str, Recommendation] = field(default_factory=dict)
-    _cache: dict[FactId, Fact] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Fact] = field(default_factory=dict, repr=False)  # by FactId
     # Named conditions never test recommendations (the knowledge model forbids it), so their
     # verdicts hold for the whole assessment and are computed once.
     _named: dict[str, Verdict] = field(default_factory=dict, repr=False)
@@ -98,10 +98,11 @@ class PatientFacts:
 
     def __call__(self, name: str) -> Fact:
         """The fact of this name (a :class:`FactId`), computed once."""
-        fact_id = FactId(name)
-        if fact_id not in self._cache:
-            self._cache[fact_id] = FACT_FUNCTIONS[fact_id](self)
-        return self._cache[fact_id]
+        fact = self._cache.get(name)
+        if fact is None:
+            fact_id = FactId(name)
+            fact = self._cache[fact_id] = FACT_FUNCTIONS[fact_id](self)
+        return fact
 
     def own_test(self, test: Leaf) -> Verdict:
         """The verdict of a test only treatment has (any leaf but a fact test)."""

@@ -11,9 +11,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-__all__ = ["Cited", "Frozen", "SourceId", "SourceRef"]
+__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "private"]
 
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+
+
+def private(model: BaseModel, name: str) -> Any:
+    """A private attribute's value, read without pydantic's (slow) attribute hook."""
+    values = model.__pydantic_private__
+    return values[name] if values is not None else None
 
 
 class Frozen(BaseModel):
@@ -45,7 +51,7 @@ class Cited(Frozen):
 
     @property
     def source_ids(self) -> tuple[str, ...]:
-        memo = self._source_ids
+        memo: tuple[tuple[SourceRef, ...], tuple[str, ...]] | None = private(self, "_source_ids")
         if memo is not None and memo[0] is self.sources:
             return memo[1]
         return _source_ids(self.sources)

@@ -9,14 +9,14 @@ pydantic errors located at the offending item, so the loader can name file, id a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, SourceId
+from alscare.knowledge.base import Cited, Frozen, SourceId, private
 from alscare.schemas.vocabulary import DifferentialId, FindingId, Region, RiskFactorId
 
 __all__ = [
@@ -138,6 +138,20 @@ class Topic(Frozen):
     risk_factors: tuple[RiskFactor, ...]
     guidelines: Annotated[tuple[Guideline, ...], Field(min_length=1)]
 
+    # Finding labels by id, built once with the findings they index (a ``model_copy`` that
+    # replaces ``findings`` keeps the old index, which is then ignored).
+    _labels: tuple[tuple[Finding, ...], dict[str, str]] | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._labels = (self.findings, _labels(self.findings))
+
+    def finding_labels(self) -> Mapping[str, str]:
+        """Each finding's label by finding id."""
+        memo: tuple[tuple[Finding, ...], dict[str, str]] | None = private(self, "_labels")
+        if memo is not None and memo[0] is self.findings:
+            return memo[1]
+        return _labels(self.findings)
+
     @model_validator(mode="after")
     def _every_vocabulary_id_once(self) -> Topic:
         _check_ids("findings", [item.id for item in self.findings], list(FindingId))
@@ -203,3 +217,7 @@ def _fault(location: tuple[str | int, ...], message: str, item_id: str | None = 
     return ValidationError.from_exception_data(
         "Topic", [InitErrorDetails(type=error, loc=location, input=None)]
     )
+
+
+def _labels(findings: tuple[Finding, ...]) -> dict[str, str]:
+    return {str(item.id): item.label for item in findings}

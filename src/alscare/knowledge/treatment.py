@@ -46,7 +46,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen
+from alscare.knowledge.base import Cited, Frozen, private
 from alscare.knowledge.conditions import (
     BOUNDS,
     COMBINATORS,
@@ -493,9 +493,20 @@ class TreatmentRules(Frozen):
         default=None
     )
 
+    _thresholds: tuple[tuple[Threshold, ...], dict[str, Threshold]] | None = PrivateAttr(
+        default=None
+    )
+    _conditions: tuple[tuple[NamedCondition, ...], dict[str, NamedCondition]] | None = PrivateAttr(
+        default=None
+    )
+    _drugs: tuple[tuple[Drug, ...], dict[str, Drug]] | None = PrivateAttr(default=None)
+
     def model_post_init(self, context: Any, /) -> None:
         self._by_step = (self.recommendation_rules, _grouped(self.recommendation_rules, "step"))
         self._by_alert = (self.alert_rules, _grouped(self.alert_rules, "alert"))
+        self._thresholds = (self.thresholds, _first_by_id(self.thresholds))
+        self._conditions = (self.conditions, _first_by_id(self.conditions))
+        self._drugs = (self.drugs, _first_by_id(self.drugs))
 
     @model_validator(mode="after")
     def _consistent(self) -> TreatmentRules:
@@ -521,7 +532,9 @@ class TreatmentRules(Frozen):
                 yield group, step
 
     def rules_for(self, step_id: str) -> tuple[RecommendationRule, ...]:
-        memo = self._by_step
+        memo: (
+            tuple[tuple[RecommendationRule, ...], dict[str, tuple[RecommendationRule, ...]]] | None
+        ) = private(self, "_by_step")
         if memo is not None and memo[0] is self.recommendation_rules:
             return memo[1].get(step_id, ())
         return tuple(rule for rule in self.recommendation_rules if rule.step == step_id)
@@ -531,18 +544,33 @@ class TreatmentRules(Frozen):
         return tuple(dict.fromkeys(rule.alert for rule in self.alert_rules))
 
     def rules_for_alert(self, alert_id: str) -> tuple[AlertRule, ...]:
-        memo = self._by_alert
+        memo: tuple[tuple[AlertRule, ...], dict[str, tuple[AlertRule, ...]]] | None = private(
+            self, "_by_alert"
+        )
         if memo is not None and memo[0] is self.alert_rules:
             return memo[1].get(alert_id, ())
         return tuple(rule for rule in self.alert_rules if rule.alert == alert_id)
 
     def threshold(self, threshold_id: str) -> Threshold:
+        memo: tuple[tuple[Threshold, ...], dict[str, Threshold]] | None = private(
+            self, "_thresholds"
+        )
+        if memo is not None and memo[0] is self.thresholds and threshold_id in memo[1]:
+            return memo[1][threshold_id]
         return next(t for t in self.thresholds if t.id == threshold_id)
 
     def condition(self, condition_id: str) -> NamedCondition:
+        memo: tuple[tuple[NamedCondition, ...], dict[str, NamedCondition]] | None = private(
+            self, "_conditions"
+        )
+        if memo is not None and memo[0] is self.conditions and condition_id in memo[1]:
+            return memo[1][condition_id]
         return next(c for c in self.conditions if c.id == condition_id)
 
     def drug(self, drug_id: str) -> Drug:
+        memo: tuple[tuple[Drug, ...], dict[str, Drug]] | None = private(self, "_drugs")
+        if memo is not None and memo[0] is self.drugs and drug_id in memo[1]:
+            return memo[1][drug_id]
         return next(d for d in self.drugs if d.id == drug_id)
 
     def _unique_ids(self) -> None:
@@ -644,3 +672,11 @@ def _grouped(items: tuple[Any, ...], attribute: str) -> dict[str, tuple[Any, ...
     for item in items:
         groups.setdefault(getattr(item, attribute), []).append(item)
     return {key: tuple(group) for key, group in groups.items()}
+
+
+def _first_by_id(items: tuple[Any, ...]) -> dict[str, Any]:
+    """Items by id, the first item of each id."""
+    index: dict[str, Any] = {}
+    for item in items:
+        index.setdefault(item.id, item)
+    return index
