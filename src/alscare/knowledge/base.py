@@ -7,11 +7,11 @@ Every clinical statement is a :class:`Cited` model: it carries at least one :cla
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "private"]
+__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "by_id", "private"]
 
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 
@@ -20,6 +20,23 @@ def private(model: BaseModel, name: str) -> Any:
     """A private attribute's value, read without pydantic's (slow) attribute hook."""
     values = model.__pydantic_private__
     return values[name] if values is not None else None
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=_HasId)
+
+
+def by_id(model: BaseModel, index_name: str, items: tuple[Item, ...], item_id: str) -> Item:
+    """The item of ``items`` with this id, from the model's private index while that index was
+    built from these very items (a ``model_copy`` may replace them), else by a scan."""
+    index: tuple[tuple[Item, ...], dict[str, Item]] | None = private(model, index_name)
+    if index is not None and index[0] is items and item_id in index[1]:
+        return index[1][item_id]
+    return next(item for item in items if item.id == item_id)
 
 
 class Frozen(BaseModel):

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, Tag, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, private
+from alscare.knowledge.base import Cited, Frozen, by_id, private
 from alscare.knowledge.conditions import (
     COMBINATORS,
     AllOf,
@@ -467,21 +467,11 @@ class DiagnosisRules(Frozen):
 
     def investigation(self, investigation_id: str) -> Investigation:
         """The investigation with this id (every vocabulary investigation is present)."""
-        memo: tuple[tuple[Investigation, ...], dict[str, Investigation]] | None = private(
-            self, "_investigations"
-        )
-        if memo is not None and memo[0] is self.investigations and investigation_id in memo[1]:
-            return memo[1][investigation_id]
-        return next(item for item in self.investigations if item.id == investigation_id)
+        return by_id(self, "_investigations", self.investigations, investigation_id)
 
     def differential(self, differential_id: str) -> Differential:
         """The differential with this id (every vocabulary differential is present)."""
-        memo: tuple[tuple[Differential, ...], dict[str, Differential]] | None = private(
-            self, "_differentials"
-        )
-        if memo is not None and memo[0] is self.differentials and differential_id in memo[1]:
-            return memo[1][differential_id]
-        return next(item for item in self.differentials if item.id == differential_id)
+        return by_id(self, "_differentials", self.differentials, differential_id)
 
     def conversion(self, investigation_id: str) -> UnitConversion | None:
         """The unit conversion of a numeric investigation, if it has one."""

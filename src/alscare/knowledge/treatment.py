@@ -46,7 +46,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, private
+from alscare.knowledge.base import Cited, Frozen, by_id, private
 from alscare.knowledge.conditions import (
     BOUNDS,
     COMBINATORS,
@@ -552,26 +552,13 @@ class TreatmentRules(Frozen):
         return tuple(rule for rule in self.alert_rules if rule.alert == alert_id)
 
     def threshold(self, threshold_id: str) -> Threshold:
-        memo: tuple[tuple[Threshold, ...], dict[str, Threshold]] | None = private(
-            self, "_thresholds"
-        )
-        if memo is not None and memo[0] is self.thresholds and threshold_id in memo[1]:
-            return memo[1][threshold_id]
-        return next(t for t in self.thresholds if t.id == threshold_id)
+        return by_id(self, "_thresholds", self.thresholds, threshold_id)
 
     def condition(self, condition_id: str) -> NamedCondition:
-        memo: tuple[tuple[NamedCondition, ...], dict[str, NamedCondition]] | None = private(
-            self, "_conditions"
-        )
-        if memo is not None and memo[0] is self.conditions and condition_id in memo[1]:
-            return memo[1][condition_id]
-        return next(c for c in self.conditions if c.id == condition_id)
+        return by_id(self, "_conditions", self.conditions, condition_id)
 
     def drug(self, drug_id: str) -> Drug:
-        memo: tuple[tuple[Drug, ...], dict[str, Drug]] | None = private(self, "_drugs")
-        if memo is not None and memo[0] is self.drugs and drug_id in memo[1]:
-            return memo[1][drug_id]
-        return next(d for d in self.drugs if d.id == drug_id)
+        return by_id(self, "_drugs", self.drugs, drug_id)
 
     def _unique_ids(self) -> None:
         kinds: dict[str, list[str]] = {
