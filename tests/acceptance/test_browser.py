@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from alscare import assess
 from alscare.knowledge import KnowledgeBase
-from alscare.schemas.vocabulary import Region
+from alscare.schemas.vocabulary import AlsfrsItem, Region
 from alscare.services import get_patient
 from alscare.storage.security import Actor, Channel, Role
 from tests.acceptance.conftest import SCREENSHOTS
@@ -85,21 +85,8 @@ def add_patient(page: Page, server: LiveServer, patient_id: str) -> None:
 def rate_alsfrs_r(page: Page, date: str, scores: dict[str, int]) -> None:
     page.get_by_role("link", name="ALSFRS-R rating").click()
     page.get_by_label("Date").fill(date)
-    for item in (
-        "speech",
-        "salivation",
-        "swallowing",
-        "handwriting",
-        "cutting_food",
-        "dressing_hygiene",
-        "turning_in_bed",
-        "walking",
-        "climbing_stairs",
-        "dyspnea",
-        "orthopnea",
-        "respiratory_insufficiency",
-    ):
-        page.locator(f"#f-items-{item}").fill(str(scores.get(item, 4)))
+    for item in AlsfrsItem:
+        page.locator(f"#f-items-{item.value}").fill(str(scores.get(item.value, 4)))
 
 
 def test_browser_clinician_adds_patient_and_rating_sees_stage_and_recommendation(

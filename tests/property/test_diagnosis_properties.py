@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alscare import load_knowledge
 from alscare.schemas.vocabulary import AwajiCategory, ElEscorialCategory, LmnSign, Region, UmnSign
 from tests.builders import diagnose, make_record
 
@@ -35,25 +36,7 @@ AWAJI_RANK = {
     AwajiCategory.DEFINITE: 3,
 }
 GOLD_COAST_RANK = {False: 0, None: 1, True: 2}
-RED_FLAG_FINDINGS = [
-    "sensory_loss",
-    "sensory_level",
-    "sphincter_dysfunction",
-    "neck_pain_radicular",
-    "ptosis",
-    "diplopia_ophthalmoplegia",
-    "fatigable_weakness",
-    "finger_flexor_weakness",
-    "quadriceps_weakness",
-    "gynecomastia",
-    "autonomic_dysfunction",
-    "nerve_territory_weakness",
-    "non_progressive_course",
-    "prior_poliomyelitis",
-    "ataxia",
-    "extrapyramidal_signs",
-    "constitutional_symptoms",
-]
+RED_FLAG_FINDINGS = [str(item.id) for item in load_knowledge().topic.findings_of_kind("red_flag")]
 OTHER_FINDINGS = ["fasciculations", "head_drop", "difficulty_rising_climbing", "weight_loss"]
 EMG_FLAGS = [
     "motor_conduction_block",

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from alscare import RecordError, parse_record, parse_record_json
+from tests.builders import rating
 from tests.conftest import RECORDS
 
 
@@ -32,23 +33,7 @@ def test_parse_record_unknown_finding_id_named():
 
 
 def test_parse_record_item_out_of_range_named():
-    items = dict.fromkeys(
-        [
-            "speech",
-            "salivation",
-            "swallowing",
-            "handwriting",
-            "cutting_food",
-            "dressing_hygiene",
-            "turning_in_bed",
-            "walking",
-            "climbing_stairs",
-            "dyspnea",
-            "orthopnea",
-            "respiratory_insufficiency",
-        ],
-        4,
-    )
+    items = rating()["items"]
     items["walking"] = 5
     problems = _problems({"id": "P-1", "alsfrs_r": [{"date": "2024-01-01", "items": items}]})
     assert any(pointer == "/alsfrs_r/0/items/walking" for pointer, _ in problems)
