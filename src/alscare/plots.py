@@ -30,7 +30,7 @@ __all__ = [
     "fvc_reference_lines",
 ]
 
-# The treatment thresholds drawn on the FVC chart (ids of kb.treatment.thresholds): the FVC
+# The treatment thresholds drawn on the FVC chart (ids of kb.rules.thresholds): the FVC
 # levels at which NIV is indicated with and without symptoms.
 FVC_REFERENCE_THRESHOLDS = ("niv_fvc_with_symptoms", "niv_fvc_alone")
 _FVC_UNIT = "% predicted"
@@ -82,7 +82,7 @@ def fvc_reference_lines(kb: KnowledgeBase) -> tuple[ReferenceLine, ...]:
 
     A threshold that is missing or not in % predicted is left out rather than guessed.
     """
-    thresholds = {threshold.id: threshold for threshold in kb.treatment.thresholds}
+    thresholds = {threshold.id: threshold for threshold in kb.rules.thresholds}
     return tuple(
         ReferenceLine(threshold.value, f"NIV, {threshold.label}", threshold.source_ids)
         for threshold_id in FVC_REFERENCE_THRESHOLDS

@@ -7,11 +7,12 @@ Every clinical statement is a :class:`Cited` model: it carries at least one :cla
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "by_id", "private"]
+__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "by_id", "indexed", "private"]
 
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 
@@ -20,6 +21,45 @@ def private(model: BaseModel, name: str) -> Any:
     """A private attribute's value, read without pydantic's (slow) attribute hook."""
     values = model.__pydantic_private__
     return values[name] if values is not None else None
+
+
+Value = TypeVar("Value")
+
+
+class _Indexed(Generic[Value]):
+    """A value computed once from one field of a frozen model (see :func:`indexed`)."""
+
+    def __init__(self, field: str, build: Callable[[Any], Value]) -> None:
+        self.field = field
+        self.build = build
+        self.slot = f"_indexed_{build.__name__}"
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, model: None, owner: type[Any]) -> _Indexed[Value]: ...
+    @overload
+    def __get__(self, model: BaseModel, owner: type[Any]) -> Value: ...
+    def __get__(self, model: BaseModel | None, owner: type[Any]) -> Value | _Indexed[Value]:
+        if model is None:
+            return self
+        source = getattr(model, self.field)
+        cached = model.__dict__.get(self.slot)
+        if cached is not None and cached[0] is source:
+            value: Value = cached[1]
+            return value
+        value = self.build(model)
+        model.__dict__[self.slot] = (source, value)  # a cache, not a field: frozen still holds
+        return value
+
+
+def indexed(field: str) -> Callable[[Callable[[Any], Value]], _Indexed[Value]]:
+    """A value computed once from one field of a frozen model, and again only when that
+    field's value is replaced (a ``model_copy(update=...)`` copies the cache with the rest)."""
+
+    def decorator(build: Callable[[Any], Value]) -> _Indexed[Value]:
+        return _Indexed(field, build)
+
+    return decorator
 
 
 class _HasId(Protocol):
@@ -42,7 +82,7 @@ def by_id(model: BaseModel, index_name: str, items: tuple[Item, ...], item_id: s
 class Frozen(BaseModel):
     """Base of every knowledge model: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(_Indexed,))
 
 
 class SourceRef(Frozen):

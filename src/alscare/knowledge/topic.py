@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, SourceId, private
+from alscare.knowledge.base import Cited, Frozen, SourceId, indexed, private
 from alscare.schemas.vocabulary import DifferentialId, FindingId, Region, RiskFactorId
 
 __all__ = [
@@ -65,8 +65,9 @@ class Finding(Cited):
     """A finding of history or examination: a diagnostic factor, a further sign or a red flag.
 
     ``region`` is the body region the finding belongs to (null: any region). ``exam_sign`` names
-    the examination sign (record.exam) that is the same thing, looked for in ``region`` or, when
-    that is null, in every region. ``suggests`` lists differentials a red flag points to.
+    the examination sign that is the same thing, looked for in ``region`` or, when that is null,
+    in every region; ``screen_field`` names the field of the cognitive screens that is the same
+    thing (ftd). ``suggests`` lists differentials a red flag points to.
     """
 
     id: FindingId
@@ -78,6 +79,7 @@ class Finding(Cited):
     indicates: tuple[Indication, ...] = ()
     note: Text
     exam_sign: ExamSign | None = None
+    screen_field: Literal["ftd", "behaviour_change"] | None = None
     suggests: tuple[DifferentialId, ...] = ()
 
     @model_validator(mode="after")
@@ -166,9 +168,13 @@ class Topic(Frozen):
             )
         return self
 
+    @indexed("findings")
+    def finding_by_id(self) -> dict[str, Finding]:
+        return {item.id.value: item for item in self.findings}
+
     def finding(self, finding_id: str) -> Finding:
         """The finding with this id (every vocabulary finding is present)."""
-        return next(item for item in self.findings if item.id == finding_id)
+        return self.finding_by_id[finding_id]
 
     def findings_of_kind(self, *kinds: FindingKind) -> tuple[Finding, ...]:
         """The findings of the given kinds, in topic order."""

@@ -1,0 +1,147 @@
+"""The facts of one patient on one date, by the names of the fact catalogue.
+
+:class:`Facts` serves every fact of ``knowledge/facts.py``: ``facts.values[name]`` is the value
+(what compiled conditions read; computed on first use, then kept), ``facts(name)`` the
+:class:`Fact` with the sentence that states it ("FVC 45 % predicted on 2025-01-10") and the
+sources of any knowledge used to compute it. Each catalogue entry is one function of
+``engine/record_facts.py`` or ``engine/derived_facts.py``, registered by its pattern with
+:class:`FactFunctions`. Values stay unrounded: a threshold always meets the measured number.
+
+The stages of the assessment add what they conclude (regions, differentials, criteria, scores,
+the steps decided so far) as they go; a fact of a stage not reached yet is an engine bug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from alscare.errors import AlscareError
+from alscare.knowledge import KnowledgeBase
+from alscare.knowledge.facts import FactName, parse_fact_name
+from alscare.knowledge.rules import FactValue
+
+if TYPE_CHECKING:
+    from alscare.engine.state import PatientState
+
+__all__ = ["Fact", "FactFunction", "FactFunctions", "Facts", "number_text", "on"]
+
+
+class Fact:
+    """A value of the patient (None: unknown), the sentence that states it or says why it is
+    unknown, the sources of the knowledge used to compute it, and whether that knowledge is
+    verified. The sentence may be given as a function: it is then written only when a reason
+    needs it (most facts an assessment computes are never quoted)."""
+
+    __slots__ = ("_because", "sources", "value", "verified")
+
+    def __init__(
+        self,
+        value: FactValue,
+        because: str | Callable[[], str],
+        sources: tuple[str, ...] = (),
+        verified: bool = True,
+    ) -> None:
+        self.value = value
+        self._because = because
+        self.sources = sources
+        self.verified = verified
+
+    @property
+    def because(self) -> str:
+        sentence = self._because
+        if not isinstance(sentence, str):
+            sentence = self._because = sentence()
+        return sentence
+
+    def __repr__(self) -> str:
+        return f"Fact({self.value!r}, {self.because!r})"
+
+
+FactFunction = Callable[..., Fact]
+
+
+class FactFunctions:
+    """The function of each catalogue pattern; ``register`` is the decorator that fills it."""
+
+    def __init__(self) -> None:
+        self.by_pattern: dict[str, FactFunction] = {}
+
+    def register(self, pattern: str) -> Callable[[FactFunction], FactFunction]:
+        def decorator(function: FactFunction) -> FactFunction:
+            if pattern in self.by_pattern:
+                raise ValueError(f"fact {pattern} has two functions")
+            self.by_pattern[pattern] = function
+            return function
+
+        return decorator
+
+    def merged(self, other: FactFunctions) -> FactFunctions:
+        both = FactFunctions()
+        both.by_pattern = {**self.by_pattern, **other.by_pattern}
+        return both
+
+
+class _Values(dict[str, FactValue]):
+    """Fact values by name, each computed on first use."""
+
+    __slots__ = ("facts",)
+
+    def __init__(self, facts: Facts) -> None:
+        super().__init__()
+        self.facts = facts
+
+    def __missing__(self, name: str) -> FactValue:
+        if name.startswith("@"):  # a named condition, worked out once (knowledge/rules.py)
+            value = self[name] = self.facts.program.named[name[1:]](self)
+            return value
+        return self.facts(name).value
+
+
+class StageNotReached(AlscareError):
+    """A fact of a later stage was asked for (a bug: the knowledge loader checks stages)."""
+
+
+class Facts:
+    """The facts of one patient on ``state.as_of`` (see the module docstring)."""
+
+    def __init__(self, state: PatientState, kb: KnowledgeBase, functions: FactFunctions) -> None:
+        self.state = state
+        self.kb = kb
+        self.functions = functions
+        self.values = _Values(self)
+        self._facts: dict[str, Fact] = {}
+        self.program = kb.program
+        self._names: dict[str, FactName] = self.program.fact_names
+        # What the stages conclude, set as each one finishes (see engine/__init__.py).
+        self.stages: dict[str, Any] = {}
+        # The reasons of each named condition, by (id, value), built once (engine/logic.py).
+        self.named_reasons: dict[tuple[str, bool], Any] = {}
+
+    def __call__(self, name: str) -> Fact:
+        fact = self._facts.get(name)
+        if fact is None:
+            parsed = self._names.get(name) or parse_fact_name(name)
+            fact = self.functions.by_pattern[parsed.spec.pattern](self, *parsed.args)
+            self._facts[name] = fact
+            self.values[name] = fact.value
+        return fact
+
+    def stage(self, name: str) -> Any:
+        """What an earlier stage concluded."""
+        try:
+            return self.stages[name]
+        except KeyError:
+            raise StageNotReached(f"the {name} stage has not run yet") from None
+
+
+def number_text(value: float, digits: int = 1) -> str:
+    """A number as a clinician writes it: no trailing zeros, at most ``digits`` decimals."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in {"", "-0"} else text
+
+
+def on(date: dt.date | None) -> str:
+    """`` on 2025-01-10``, or nothing for an undated entry."""
+    return f" on {date.isoformat()}" if date is not None else ""

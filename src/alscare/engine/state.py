@@ -1,0 +1,356 @@
+"""The patient as known on the assessment date: one typed state, computed once per assessment.
+
+:func:`patient_state` cuts the record at ``as_of`` (every entry dated after it is left out and
+named in ``ignored``), puts every series in date order (entries of the same date by their
+content, so the record's list order never matters) and works out what is current:
+
+* the examination and the EMG of each region: the latest on or before ``as_of`` that examined
+  (studied) that region, with its date; the study-wide nerve-conduction and RNS findings from the
+  latest study that recorded each;
+* each finding by region: for each finding id, the latest entry of each region decides, and an
+  entry without a region speaks for every region (it replaces earlier entries of any region);
+* the latest rating, measurement, weight, screen and result of each kind;
+* current medications (``since`` on or before ``as_of``, ``until`` after it) and each
+  intervention's latest event; genetics by gene; care events by kind.
+
+Every later step reads this state, never the raw record, so "what was known on that date" is
+decided once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any, TypeVar
+
+from alscare.schemas.common import (
+    EmgRegion,
+    ExamRegion,
+    GeneticResultEntry,
+    LabValue,
+    RespiratoryMeasurement,
+    TestEntry,
+    WeightEntry,
+)
+from alscare.schemas.patient import (
+    AlsfrsRating,
+    CareEvent,
+    CognitionEntry,
+    EmgStudy,
+    Examination,
+    Finding,
+    InterventionRecord,
+    Medication,
+    PatientRecord,
+)
+from alscare.schemas.vocabulary import (
+    CareKind,
+    InterventionEvent,
+    InterventionKind,
+    OnsetSite,
+    Region,
+)
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "EMG_FINDINGS",
+    "PatientState",
+    "RegionEmg",
+    "RegionExam",
+    "months_between",
+    "patient_state",
+]
+
+# Months are days / 30.4375 (365.25 / 12), the convention of the ENCALS/TRICALS code; the
+# knowledge base records it with its source (scoring.month) and a content test pins it here.
+DAYS_PER_MONTH = 30.4375
+
+#: The study-wide EMG/NCS findings, as they read in a sentence.
+EMG_FINDINGS: dict[str, str] = {
+    "motor_conduction_block": "motor conduction block on nerve conduction studies",
+    "sensory_conduction_abnormal": "abnormal sensory nerve conduction",
+    "myopathic_units": "myopathic motor units on EMG",
+    "rns_decrement": "decrement on repetitive nerve stimulation",
+    "post_exercise_increment": "increment after brief exercise",
+}
+
+T = TypeVar("T")
+
+
+def months_between(start: dt.date, end: dt.date) -> float:
+    """Months from ``start`` to ``end`` as days / 30.4375."""
+    return (end - start).days / DAYS_PER_MONTH
+
+
+@dataclass(frozen=True, slots=True)
+class RegionExam:
+    """A region's current examination: the signs and the date of the examination."""
+
+    date: dt.date
+    signs: ExamRegion
+
+
+@dataclass(frozen=True, slots=True)
+class RegionEmg:
+    """A region's current needle EMG: the changes and the date of the study."""
+
+    date: dt.date
+    changes: EmgRegion
+
+
+@dataclass(frozen=True, slots=True)
+class PatientState:
+    """The record as it stood on ``as_of`` (see the module docstring)."""
+
+    record: PatientRecord
+    as_of: dt.date
+    ignored: tuple[str, ...]
+    onset: dt.date | None
+    onset_site: OnsetSite | None
+    diagnosis_date: dt.date | None
+    death_date: dt.date | None
+    examinations: tuple[Examination, ...]
+    emg_studies: tuple[EmgStudy, ...]
+    exam: dict[Region, RegionExam]
+    emg: dict[Region, RegionEmg]
+    emg_findings: dict[str, tuple[bool, dt.date]]
+    findings: dict[str, dict[str | None, Finding]]
+    ratings: tuple[AlsfrsRating, ...]
+    complete: tuple[AlsfrsRating, ...]
+    respiratory: tuple[RespiratoryMeasurement, ...]
+    weights: tuple[WeightEntry, ...]
+    tests: dict[str, tuple[TestEntry, ...]]
+    labs: dict[str, LabValue]
+    genetics: dict[str, GeneticResultEntry]
+    cognition: tuple[CognitionEntry, ...]
+    medications: tuple[Medication, ...]
+    interventions: dict[InterventionKind, tuple[InterventionRecord, ...]] | None
+    care: dict[CareKind, CareEvent]
+
+    @property
+    def rating(self) -> AlsfrsRating | None:
+        """The latest ALSFRS-R rating."""
+        return self.ratings[-1] if self.ratings else None
+
+    @property
+    def diagnosed(self) -> bool:
+        return self.diagnosis_date is not None
+
+    @property
+    def deceased(self) -> bool:
+        return self.death_date is not None
+
+    @property
+    def complete_ratings(self) -> tuple[AlsfrsRating, ...]:
+        """The ratings with every item rated, oldest first."""
+        return self.complete
+
+    def latest_with(self, field: str) -> RespiratoryMeasurement | None:
+        """The latest respiratory entry that records ``field``."""
+        for entry in reversed(self.respiratory):
+            if getattr(entry, field) is not None:
+                return entry
+        return None
+
+    def age_on(self, day: dt.date) -> float | None:
+        """Age in years on ``day``: from the birth date, else from an age and its date."""
+        record = self.record
+        if record.birth_date is not None:
+            return months_between(record.birth_date, day) / 12
+        if record.age_years is not None and record.age_on is not None:
+            return record.age_years + months_between(record.age_on, day) / 12
+        return None
+
+
+def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
+    """The state of ``record`` on ``as_of``."""
+    cut = _Cut(as_of)
+    onset = record.symptom_onset.date if record.symptom_onset else None
+    examinations = cut.series(record.examinations, "examination", _date)
+    emg_studies = cut.series(record.emg_studies, "EMG study", _date)
+    findings = cut.series(record.findings, "finding", _date)
+    interventions = (
+        None
+        if record.interventions is None
+        else _by_kind(cut.series(record.interventions, "intervention event", _date))
+    )
+    onset_date = cut.date(onset, "symptom onset")
+    diagnosis_date = cut.date(record.diagnosis_date, "diagnosis date")
+    death_date = cut.date(record.death.date if record.death else None, "death")
+    ratings = cut.series(record.alsfrs_r, "ALSFRS-R rating", _date)
+    respiratory = cut.series(record.respiratory, "respiratory measurement", _date)
+    weights = cut.series(record.weights, "weight", _date)
+    tests = _by_id(cut.series(record.tests, "test", _date))
+    labs = _latest_by(cut.series(record.labs, "lab value", _date), lambda lab: str(lab.id))
+    genetics = _latest_by(
+        cut.series(record.genetics, "genetic result", _date), lambda g: g.gene.casefold()
+    )
+    cognition = cut.series(record.cognition, "cognitive screen", _date)
+    medications = cut.series(record.medications, "medication", lambda m: m.since)
+    care = _latest_by(cut.series(record.care, "care event", _date), lambda c: c.kind)
+    return PatientState(
+        record=record,
+        as_of=as_of,
+        ignored=tuple(sorted(cut.ignored)),
+        onset=onset_date,
+        onset_site=record.symptom_onset.site if record.symptom_onset else None,
+        diagnosis_date=diagnosis_date,
+        death_date=death_date,
+        examinations=examinations,
+        emg_studies=emg_studies,
+        exam=_current_exams(examinations),
+        emg=_current_emg(emg_studies),
+        emg_findings=_current_emg_findings(emg_studies),
+        findings=_current_findings(findings),
+        ratings=ratings,
+        complete=tuple(rating for rating in ratings if not rating.unrated()),
+        respiratory=respiratory,
+        weights=weights,
+        tests=tests,
+        labs=labs,
+        genetics=genetics,
+        cognition=cognition,
+        medications=medications,
+        interventions=interventions,
+        care=care,
+    )
+
+
+def _date(entry: Any) -> dt.date | None:
+    when: dt.date | None = entry.date
+    return when
+
+
+class _Cut:
+    """Leaves out what is dated after ``as_of`` and says so."""
+
+    def __init__(self, as_of: dt.date) -> None:
+        self.as_of = as_of
+        self.ignored: list[str] = []
+
+    def date(self, when: dt.date | None, label: str) -> dt.date | None:
+        if when is not None and when > self.as_of:
+            self.ignored.append(f"{label} {when} is after as_of")
+            return None
+        return when
+
+    def series(
+        self, items: Sequence[T], label: str, when: Callable[[T], dt.date | None]
+    ) -> tuple[T, ...]:
+        kept: list[T] = []
+        for item in items:
+            date = when(item)
+            if date is not None and date > self.as_of:
+                self.ignored.append(_ignored_entry(label, item, date))
+            else:
+                kept.append(item)
+        return _in_date_order(kept, when)
+
+
+def _ignored_entry(label: str, item: Any, date: dt.date) -> str:
+    if getattr(item, "date_inferred", False):
+        return (
+            f"{label} of {date} (undated in record v1, dated on the record's latest date) "
+            "is after as_of"
+        )
+    return f"{label} of {date} is after as_of"
+
+
+def _canonical(item: Any) -> str:
+    content: str = item.model_dump_json()
+    return content
+
+
+def _in_date_order(items: list[T], when: Callable[[T], dt.date | None]) -> tuple[T, ...]:
+    """Sorted by date (undated first); entries on the same date by their content, so the
+    record's list order never matters. The content key is built only where dates tie."""
+    if len(items) < 2:
+        return tuple(items)
+    dated = sorted(((when(item) or dt.date.min, item) for item in items), key=_first)
+    ordered: list[T] = []
+    for _, run in groupby(dated, key=_first):
+        same_day = [item for _, item in run]
+        ordered.extend(same_day if len(same_day) == 1 else sorted(same_day, key=_canonical))
+    return tuple(ordered)
+
+
+def _first(pair: tuple[dt.date, Any]) -> dt.date:
+    return pair[0]
+
+
+def _current_exams(examinations: Iterable[Examination]) -> dict[Region, RegionExam]:
+    current: dict[Region, RegionExam] = {}
+    for examination in examinations:  # date order: a later examination replaces an earlier one
+        for region, signs in examination.regions.items():
+            if signs is not None:
+                current[region] = RegionExam(examination.date, signs)
+    return {region: current[region] for region in Region if region in current}
+
+
+def _current_emg(studies: Iterable[EmgStudy]) -> dict[Region, RegionEmg]:
+    current: dict[Region, RegionEmg] = {}
+    for study in studies:
+        for region, changes in study.regions.items():
+            if changes is not None:
+                current[region] = RegionEmg(study.date, changes)
+    return {region: current[region] for region in Region if region in current}
+
+
+def _current_emg_findings(studies: Iterable[EmgStudy]) -> dict[str, tuple[bool, dt.date]]:
+    current: dict[str, tuple[bool, dt.date]] = {}
+    for study in studies:
+        for name in EMG_FINDINGS:
+            value = getattr(study, name)
+            if value is not None:
+                current[name] = (value, study.date)
+    return current
+
+
+def _current_findings(findings: Iterable[Finding]) -> dict[str, dict[str | None, Finding]]:
+    """For each finding id, the current entry of each region (an entry without a region
+    replaces every earlier entry of that finding). Keys are the vocabulary's ids (strings)."""
+    current: dict[str, dict[str | None, Finding]] = {}
+    for entry in findings:
+        by_region = current.setdefault(entry.id, {})
+        if entry.region is None:
+            by_region.clear()
+        by_region[entry.region] = entry
+    return current
+
+
+def _by_id(tests: Iterable[TestEntry]) -> dict[str, tuple[TestEntry, ...]]:
+    grouped: dict[str, list[TestEntry]] = {}
+    for entry in tests:
+        grouped.setdefault(entry.id, []).append(entry)
+    return {key: tuple(group) for key, group in grouped.items()}
+
+
+K = TypeVar("K")
+
+
+def _latest_by(items: Iterable[T], key: Callable[[T], K]) -> dict[K, T]:
+    latest: dict[K, T] = {}
+    for item in items:  # date order: the last of each key is the latest
+        latest[key(item)] = item
+    return latest
+
+
+# Events of one intervention on the same day happen in this order (offered, then decided).
+_EVENT_ORDER = {event: rank for rank, event in enumerate(InterventionEvent)}
+
+
+def _by_kind(
+    events: Iterable[InterventionRecord],
+) -> dict[InterventionKind, tuple[InterventionRecord, ...]]:
+    """Each intervention's events in the order they happened."""
+    grouped: dict[InterventionKind, list[InterventionRecord]] = {
+        kind: [] for kind in InterventionKind
+    }
+    for event in events:
+        grouped[event.kind].append(event)
+    return {
+        kind: tuple(sorted(group, key=lambda e: (e.date, _EVENT_ORDER[e.event])))
+        for kind, group in grouped.items()
+    }
