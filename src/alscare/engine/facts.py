@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from alscare.errors import AlscareError
 from alscare.knowledge import KnowledgeBase
-from alscare.knowledge.facts import FactName, parse_fact_name
+from alscare.knowledge.facts import parse_fact_name
 from alscare.knowledge.rules import FactValue
 
 if TYPE_CHECKING:
     from alscare.engine.state import PatientState
+    from alscare.knowledge.program import Program
 
 __all__ = ["Fact", "FactFunction", "FactFunctions", "Facts", "number_text", "on"]
 
@@ -82,6 +83,18 @@ class FactFunctions:
         both.by_pattern = {**self.by_pattern, **other.by_pattern}
         return both
 
+    def table(self, program: Program) -> dict[str, tuple[FactFunction, tuple[str, ...]]]:
+        """Each fact name the program knows with its function and placeholder values, made once
+        per knowledge base and kept with its program."""
+        key = f"fact functions {id(self)}"
+        table: dict[str, tuple[FactFunction, tuple[str, ...]]] | None = program.prepared.get(key)
+        if table is None:
+            table = program.prepared[key] = {
+                name: (self.by_pattern[parsed.spec.pattern], parsed.args)
+                for name, parsed in program.fact_names.items()
+            }
+        return table
+
 
 class _Values(dict[str, FactValue]):
     """Fact values by name, each computed on first use."""
@@ -113,7 +126,11 @@ class Facts:
         self.values = _Values(self)
         self._facts: dict[str, Fact] = {}
         self.program = kb.program
-        self._names: dict[str, FactName] = self.program.fact_names
+        self._table = functions.table(self.program)
+        # The knowledge the fact functions look up most, held here once per assessment.
+        self.topic_findings = kb.topic.finding_by_id
+        self.investigations = kb.diagnosis.investigation_by_id
+        self.drugs = kb.treatment.drug_by_id
         # What the stages conclude, set as each one finishes (see engine/__init__.py).
         self.stages: dict[str, Any] = {}
         # The reasons of each named condition, by (id, value), built once (engine/logic.py).
@@ -122,9 +139,12 @@ class Facts:
     def __call__(self, name: str) -> Fact:
         fact = self._facts.get(name)
         if fact is None:
-            parsed = self._names.get(name) or parse_fact_name(name)
-            fact = self.functions.by_pattern[parsed.spec.pattern](self, *parsed.args)
-            self._facts[name] = fact
+            found = self._table.get(name)
+            if found is None:  # a name no rule uses, with an open placeholder (a gene)
+                parsed = parse_fact_name(name)
+                found = self.functions.by_pattern[parsed.spec.pattern], parsed.args
+            function, args = found
+            fact = self._facts[name] = function(self, *args)
             self.values[name] = fact.value
         return fact
 

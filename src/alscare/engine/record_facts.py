@@ -125,7 +125,7 @@ def _screen_statement(state: PatientState, field: str, label: str) -> list[Said]
 def _finding_said(facts: Facts, finding_id: str) -> list[Said]:
     """Every current statement about a finding: its entries, the same sign on a region's current
     examination, the same field of the latest screen."""
-    topic = facts.kb.topic.finding(finding_id)
+    topic = facts.topic_findings[finding_id]
     state = facts.state
     entries = state.findings.get(finding_id)
     said = _entry_statements(entries.values(), topic.label) if entries else []
@@ -166,9 +166,13 @@ def _decided(said: list[Said], unknown: str) -> Fact:
 
 @fact("finding.{finding}")
 def _finding(facts: Facts, finding_id: str) -> Fact:
+    topic = facts.topic_findings[finding_id]
+    if topic.exam_sign is None and topic.screen_field is None:
+        if finding_id not in facts.state.findings:  # the usual case: never recorded
+            return Fact(None, f"{topic.label}: not recorded")
     value, deciding = _deciding(_finding_said(facts, finding_id))
     if value is None:
-        return Fact(None, lambda: f"{facts.kb.topic.finding(finding_id).label}: not recorded")
+        return Fact(None, f"{topic.label}: not recorded")
     return Fact(value, _joined(deciding))
 
 
@@ -239,7 +243,7 @@ def _emg_finding(facts: Facts, name: str) -> Fact:
     if found is None:
         return Fact(None, f"{label}: not recorded")
     value, date = found
-    return Fact(value, f"{'' if value else 'no '}{label} on {date}")
+    return Fact(value, lambda: f"{'' if value else 'no '}{label} on {date}")
 
 
 # --- investigations -------------------------------------------------------------------------------
@@ -247,8 +251,10 @@ def _emg_finding(facts: Facts, name: str) -> Fact:
 
 def _latest_result(state: PatientState, investigation_id: str) -> TestEntry | None:
     """The latest entry with a result or value (a pending entry is no result)."""
-    done = [e for e in state.tests.get(investigation_id, ()) if e.result != TestResult.PENDING]
-    return done[-1] if done else None
+    for entry in reversed(state.tests.get(investigation_id, ())):
+        if entry.result != TestResult.PENDING:
+            return entry
+    return None
 
 
 def canonical_value(kb: KnowledgeBase, entry: TestEntry) -> float | None:
@@ -312,11 +318,11 @@ def _recorded_elsewhere(
 
 @fact("test.{investigation}.status")
 def _test_status(facts: Facts, investigation_id: str) -> Fact:
-    state, kb = facts.state, facts.kb
+    state = facts.state
     entry = _latest_result(state, investigation_id)
     if entry is not None:
-        return Fact("done", partial(test_sentence, kb, entry))
-    investigation = kb.diagnosis.investigation(investigation_id)
+        return Fact("done", partial(test_sentence, facts.kb, entry))
+    investigation = facts.investigations[investigation_id]
     elsewhere = _recorded_elsewhere(state, investigation)
     if elsewhere is not None:
         return Fact("done", elsewhere)
@@ -330,10 +336,7 @@ def _test_status(facts: Facts, investigation_id: str) -> Fact:
 def _result_or_unknown(facts: Facts, investigation_id: str) -> TestEntry | Fact:
     entry = _latest_result(facts.state, investigation_id)
     if entry is None:
-        kb = facts.kb
-        return Fact(
-            None, lambda: f"{kb.diagnosis.investigation(investigation_id).label}: no result recorded"
-        )
+        return Fact(None, f"{facts.investigations[investigation_id].label}: no result recorded")
     return entry
 
 
@@ -395,24 +398,35 @@ def _gene(facts: Facts, symbol: str) -> Fact:
 @fact("variant.{gene_or_any}")
 def variant_fact(facts: Facts, symbol: str) -> Fact:
     """A causal variant in the gene (any gene), by the knowledge base's one definition."""
-    definition = facts.kb.rules.causal_variant
     genetics = facts.state.genetics
-    entries = list(genetics.values()) if symbol == "any" else []
-    if symbol != "any" and symbol.casefold() in genetics:
-        entries = [genetics[symbol.casefold()]]
+    if symbol == "any":
+        entries = list(genetics.values())
+    else:
+        found = genetics.get(symbol.casefold())
+        entries = [found] if found is not None else []
     tested = [entry for entry in entries if entry.result != "not_tested"]
-    causal = [entry for entry in tested if entry.result in definition.results]
     which = "any gene" if symbol == "any" else symbol
+    if not tested:
+        return Fact(None, f"{which}: not tested")
+    definition = facts.kb.rules.causal_variant
+    causal = [entry for entry in tested if entry.result in definition.results]
     if causal:
-        listed = "; ".join(
-            f"{e.gene} {_words(e.result)} variant" + (f" {e.variant}" if e.variant else "")
-            for e in causal
+        return Fact(
+            True,
+            lambda: "; ".join(
+                f"{e.gene} {_words(e.result)} variant" + (f" {e.variant}" if e.variant else "")
+                for e in causal
+            ),
+            definition.source_ids,
+            definition.verified,
         )
-        return Fact(True, listed, definition.source_ids, definition.verified)
-    if tested:
-        results = ", ".join(f"{e.gene} {_words(e.result)}" for e in tested)
-        return Fact(False, f"no causal variant in {which} ({results})", definition.source_ids)
-    return Fact(None, f"{which}: not tested")
+    return Fact(
+        False,
+        lambda: f"no causal variant in {which} ("
+        + ", ".join(f"{e.gene} {_words(e.result)}" for e in tested)
+        + ")",
+        definition.source_ids,
+    )
 
 
 @fact("genetics.untested_panel_genes")
@@ -450,7 +464,7 @@ def _age(facts: Facts) -> Fact:
     age = facts.state.age_on(facts.state.as_of)
     if age is None:
         return Fact(None, "age not recorded")
-    return Fact(age, f"age {age:.0f} years")
+    return Fact(age, lambda: f"age {age:.0f} years")
 
 
 @fact("patient.onset_site")
@@ -474,7 +488,7 @@ def _diagnosed(facts: Facts) -> Fact:
     diagnosed = facts.state.diagnosis_date
     if diagnosed is None:
         return Fact(False, "no diagnosis of ALS recorded")
-    return Fact(True, f"ALS diagnosed on {diagnosed}")
+    return Fact(True, lambda: f"ALS diagnosed on {diagnosed}")
 
 
 @fact("patient.months_since_onset")
@@ -483,7 +497,7 @@ def _months_since_onset(facts: Facts) -> Fact:
     if onset is None:
         return Fact(None, "symptom onset not recorded")
     months = months_between(onset, facts.state.as_of)
-    return Fact(months, f"{number_text(months)} months since symptom onset on {onset}")
+    return Fact(months, lambda: f"{number_text(months)} months since symptom onset on {onset}")
 
 
 @fact("patient.months_since_diagnosis")
@@ -492,7 +506,7 @@ def _months_since_diagnosis(facts: Facts) -> Fact:
     if diagnosed is None:
         return Fact(None, "no diagnosis of ALS recorded")
     months = months_between(diagnosed, facts.state.as_of)
-    return Fact(months, f"{number_text(months)} months since the diagnosis on {diagnosed}")
+    return Fact(months, lambda: f"{number_text(months)} months since the diagnosis on {diagnosed}")
 
 
 @fact("patient.deceased")
@@ -500,7 +514,7 @@ def _deceased(facts: Facts) -> Fact:
     died = facts.state.death_date
     if died is None:
         return Fact(False, "no death recorded")
-    return Fact(True, f"died on {died}")
+    return Fact(True, lambda: f"died on {died}")
 
 
 @fact("family_history.als")
@@ -625,11 +639,16 @@ def _item(facts: Facts, item: str) -> Fact:
     rating = facts.state.rating
     if rating is None:
         return Fact(None, "no ALSFRS-R rating recorded")
-    score = rating.score(AlsfrsItem(item))
-    when = measured_on(facts, "alsfrs_r", rating.date)
+    score = rating.items.get(item)  # type: ignore[call-overload]
     if score is None:
-        return Fact(None, f"ALSFRS-R {_words(item)} not rated{when}")
-    return Fact(float(score), f"ALSFRS-R {_words(item)} {score}/4{when}")
+        return Fact(None, lambda: f"ALSFRS-R {_words(item)} not rated{_rated_on(facts)}")
+    return Fact(float(score), lambda: f"ALSFRS-R {_words(item)} {score}/4{_rated_on(facts)}")
+
+
+def _rated_on(facts: Facts) -> str:
+    rating = facts.state.rating
+    assert rating is not None  # only items of a rating are described
+    return measured_on(facts, "alsfrs_r", rating.date)
 
 
 @fact("alsfrs_r.item_5_form")
@@ -756,12 +775,12 @@ def current_medication(state: PatientState, drug: Drug) -> Medication | None:
 
 @fact("medication.{drug}.current")
 def _medication_current(facts: Facts, drug_id: str) -> Fact:
-    drug = facts.kb.treatment.drug(drug_id)
-    medication = current_medication(facts.state, drug)
+    drug = facts.drugs[drug_id]
+    medication = current_medication(facts.state, drug) if facts.state.medications else None
     if medication is None:
-        return Fact(False, f"{drug.label} not in the current medication list")
+        return Fact(False, lambda: f"{drug.label} not in the current medication list")
     return Fact(
-        True, f"{drug.label} in the medication list ('{medication.name}'{_since(medication)})"
+        True, lambda: f"{drug.label} in the medication list ('{medication.name}'{_since(medication)})"
     )
 
 
@@ -790,7 +809,7 @@ def _medication_stopped_for(facts: Facts, drug_id: str) -> Fact:
 
 @fact("drug.{drug}.status")
 def _drug_status(facts: Facts, drug_id: str) -> Fact:
-    drug = facts.kb.treatment.drug(drug_id)
+    drug = facts.drugs[drug_id]
     jurisdiction = facts.state.record.jurisdiction
     if jurisdiction is None:
         return Fact(None, f"jurisdiction not recorded, so {drug.label} status unknown")
@@ -799,7 +818,7 @@ def _drug_status(facts: Facts, drug_id: str) -> Fact:
         return Fact(None, f"{drug.label} status in {jurisdiction.value} not in the knowledge base")
     return Fact(
         status.status,
-        f"{drug.label} in {jurisdiction.value}: {_words(status.status)}. {status.note}",
+        lambda: f"{drug.label} in {jurisdiction.value}: {_words(status.status)}. {status.note}",
         status.source_ids,
         status.verified,
     )
@@ -822,11 +841,11 @@ def _intervention_state(facts: Facts, kind: str) -> Fact:
     label = _intervention_label(kind)
     if interventions is None:
         return Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
-    events = interventions[InterventionKind(kind)]
+    events = interventions[kind]  # type: ignore[index]
     if not events:
         return Fact("none", f"no {label} offered or started")
     latest = events[-1]
-    return Fact(latest.event.value, f"{label} {latest.event.value} on {latest.date}")
+    return Fact(latest.event.value, lambda: f"{label} {latest.event.value} on {latest.date}")
 
 
 def _intervention_label(kind: str) -> str:
@@ -842,13 +861,14 @@ def _intervention_in_place(facts: Facts, kind: str) -> Fact:
         return Fact(True, f"ALSFRS-R of {rating.date} rated with item 5b (gastrostomy)")
     if state.interventions is None:
         return Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
-    events = state.interventions[InterventionKind(kind)]
+    events = state.interventions[kind]  # type: ignore[index]
     latest = events[-1] if events else None
-    if latest is None or latest.event != InterventionEvent.STARTED:
-        said = f"{label} {latest.event.value} on {latest.date}" if latest else f"no {label}"
-        return Fact(False, f"{said}: not in place")
+    if latest is None:
+        return Fact(False, f"no {label}: not in place")
+    if latest.event != InterventionEvent.STARTED:
+        return Fact(False, lambda: f"{label} {latest.event.value} on {latest.date}: not in place")
     hours = f", {number_text(latest.hours_per_day)} h/day" if latest.hours_per_day else ""
-    return Fact(True, f"{label} in place since {latest.date}{hours}")
+    return Fact(True, lambda: f"{label} in place since {latest.date}{hours}")
 
 
 @fact("intervention.{intervention}.needed")
@@ -860,13 +880,13 @@ def _intervention_needed(facts: Facts, kind: str) -> Fact:
         return Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
     decided = [
         event
-        for event in state.interventions[InterventionKind(kind)]
+        for event in state.interventions[kind]  # type: ignore[index]
         if event.event != InterventionEvent.OFFERED
     ]
     if not decided:
         return Fact(False, f"no {label} provided, trialled or refused")
     first = decided[0]
-    return Fact(True, f"{label} {first.event.value} on {first.date}")
+    return Fact(True, lambda: f"{label} {first.event.value} on {first.date}")
 
 
 _NIV_MEASURES: tuple[tuple[str, str, str, bool], ...] = (
@@ -932,11 +952,10 @@ def _new_symptoms(state: PatientState, declined: dt.date) -> list[tuple[str, str
 
 @fact("care.{care}")
 def _care(facts: Facts, kind: str) -> Fact:
-    event = facts.state.care.get(CareKind(kind))
-    label = _words(kind)
+    event = facts.state.care.get(kind)  # type: ignore[call-overload]
     if event is None:
-        return Fact(False, f"no {label} recorded")
-    return Fact(True, f"{label} on {event.date}")
+        return Fact(False, f"no {_words(kind)} recorded")
+    return Fact(True, lambda: f"{_words(kind)} on {event.date}")
 
 
 @fact("cognition.ecas_total")
@@ -952,8 +971,7 @@ def _ecas_total(facts: Facts) -> Fact:
 @fact("cognition.ftd")
 def _ftd(facts: Facts) -> Fact:
     """The one answer on FTD: the finding whose topic entry is the screens' ftd field."""
-    finding = next(f for f in facts.kb.topic.findings if f.screen_field == "ftd")
-    return facts(f"finding.{finding.id}")
+    return facts(f"finding.{facts.kb.topic.finding_of_screen_field['ftd'].id}")
 
 
 @fact("cognition.behaviour_change")

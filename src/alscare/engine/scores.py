@@ -45,10 +45,9 @@ _ROUNDING = {"progression_rate": 2, "alsfrs_r_slope": 2, "weight_loss_percent": 
 
 def alsfrs_r_total(rating: AlsfrsRating) -> int | None:
     """The ALSFRS-R total: the sum of the twelve items; None when one was not rated."""
-    scores = [rating.items.get(item) for item in AlsfrsItem]
-    if any(score is None for score in scores):
+    if rating.unrated():
         return None
-    return sum(score for score in scores if score is not None)
+    return sum(score or 0 for score in rating.items.values())
 
 
 def alsfrs_r_score(rating: AlsfrsRating, domains: AlsfrsRDomains) -> dict[str, Any]:

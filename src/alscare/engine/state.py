@@ -239,14 +239,21 @@ class _Cut:
     def series(
         self, items: Sequence[T], label: str, when: Callable[[T], dt.date | None]
     ) -> tuple[T, ...]:
+        if not items:
+            return ()
+        as_of = self.as_of
         kept: list[T] = []
+        dates: list[dt.date] = []
         for item in items:
-            date = when(item)
-            if date is not None and date > self.as_of:
+            date = when(item) or dt.date.min
+            if date > as_of:
                 self.ignored.append(_ignored_entry(label, item, date))
             else:
                 kept.append(item)
-        return _in_date_order(kept, when)
+                dates.append(date)
+        if all(a < b for a, b in zip(dates, dates[1:], strict=False)):
+            return tuple(kept)  # already in date order, no two on one day (the usual record)
+        return _in_date_order(kept, dates)
 
 
 def _ignored_entry(label: str, item: Any, date: dt.date) -> str:
@@ -263,12 +270,10 @@ def _canonical(item: Any) -> str:
     return content
 
 
-def _in_date_order(items: list[T], when: Callable[[T], dt.date | None]) -> tuple[T, ...]:
+def _in_date_order(items: list[T], dates: list[dt.date]) -> tuple[T, ...]:
     """Sorted by date (undated first); entries on the same date by their content, so the
     record's list order never matters. The content key is built only where dates tie."""
-    if len(items) < 2:
-        return tuple(items)
-    dated = sorted(((when(item) or dt.date.min, item) for item in items), key=_first)
+    dated = sorted(zip(dates, items, strict=True), key=_first)
     ordered: list[T] = []
     for _, run in groupby(dated, key=_first):
         same_day = [item for _, item in run]

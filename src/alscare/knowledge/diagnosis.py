@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, by_id, private
+from alscare.knowledge.base import Cited, Frozen, by_id, indexed, private
 from alscare.knowledge.rules import Condition
 from alscare.schemas.common import TEST_UNITS
 from alscare.schemas.vocabulary import (
@@ -382,6 +382,10 @@ class DiagnosisRules(Frozen):
         if len(set(units)) != len(units):
             raise _fault(("units",), "one conversion per investigation")
         return self
+
+    @indexed("investigations")
+    def investigation_by_id(self) -> dict[str, Investigation]:
+        return {investigation.id.value: investigation for investigation in self.investigations}
 
     def investigation(self, investigation_id: str) -> Investigation:
         """The investigation with this id (every vocabulary investigation is present)."""

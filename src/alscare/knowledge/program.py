@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -59,11 +59,14 @@ class RuleProblem:
 @dataclass(frozen=True)
 class Program:
     """The compiled function of every condition of one knowledge base, by the condition, and
-    every fact name the conditions use, matched to its catalogue entry."""
+    every fact name the conditions use, matched to its catalogue entry. ``prepared`` keeps what
+    a reader of the program derives from it once per knowledge base (the engine's table of fact
+    functions by name)."""
 
     functions: dict[int, Compiled]
     named: dict[str, Compiled]
     fact_names: dict[str, FactName]
+    prepared: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, condition: Condition) -> Compiled:
         return self.functions[id(condition)]

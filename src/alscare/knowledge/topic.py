@@ -172,6 +172,11 @@ class Topic(Frozen):
     def finding_by_id(self) -> dict[str, Finding]:
         return {item.id.value: item for item in self.findings}
 
+    @indexed("findings")
+    def finding_of_screen_field(self) -> dict[str, Finding]:
+        """The finding that is the same thing as each field of the cognitive screens."""
+        return {item.screen_field: item for item in self.findings if item.screen_field}
+
     def finding(self, finding_id: str) -> Finding:
         """The finding with this id (every vocabulary finding is present)."""
         return self.finding_by_id[finding_id]
