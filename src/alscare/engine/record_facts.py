@@ -64,7 +64,7 @@ def measured_on(facts: Facts, measurement: str, date: dt.date) -> str:
     window = facts.kb.rules.window_by_measurement[measurement]
     age = number_text(months_between(date, as_of))
     return (
-        f" on {date}, {age} months before the assessment date (stale: older than the "
+        f" on {date} ({age} months old: stale, past the "
         f"{number_text(window.months)}-month repeat window)"
     )
 

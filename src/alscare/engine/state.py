@@ -195,7 +195,8 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
         as_of=as_of,
         ignored=tuple(sorted(cut.ignored)),
         onset=onset_date,
-        onset_site=record.symptom_onset.site if record.symptom_onset else None,
+        # before the onset date there was no symptom, so no onset site either
+        onset_site=_onset_site(record, onset, onset_date),
         diagnosis_date=diagnosis_date,
         death_date=death_date,
         examinations=examinations,
@@ -216,6 +217,14 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
         interventions=interventions,
         care=care,
     )
+
+
+def _onset_site(
+    record: PatientRecord, onset: dt.date | None, kept: dt.date | None
+) -> OnsetSite | None:
+    if record.symptom_onset is None or (onset is not None and kept is None):
+        return None
+    return record.symptom_onset.site
 
 
 def _date(entry: Any) -> dt.date | None:
