@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from alscare.engine.facts import Facts
-from alscare.engine.logic import explain, holds
+from alscare.engine.logic import explain
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.diagnosis import Differential
 from alscare.schemas.vocabulary import DifferentialLevel
@@ -23,44 +23,66 @@ __all__ = ["differentials", "suspected_mimics"]
 _URGENCY = (DifferentialLevel.SUSPECTED, DifferentialLevel.CONSIDER)
 
 
+# A differential with its rules of each level (most urgent first), each rule with its compiled
+# condition: read once per knowledge base.
+_Plan = tuple[tuple[Differential, tuple[tuple[DifferentialLevel, tuple[Any, ...]], ...]], ...]
+
+
+def _plan(kb: KnowledgeBase) -> _Plan:
+    program = kb.program
+    return tuple(
+        (
+            differential,
+            tuple(
+                (
+                    level,
+                    tuple(
+                        (rule, program(rule.when))
+                        for rule in differential.rules
+                        if rule.level == level
+                    ),
+                )
+                for level in _URGENCY
+            ),
+        )
+        for differential in kb.diagnosis.differentials
+    )
+
+
 def differentials(facts: Facts) -> tuple[dict[str, Any], ...]:
     """Differentials to suspect or consider, most urgent first, as wire data."""
-    found = [
-        result
-        for differential in facts.kb.diagnosis.differentials
-        if (result := _result(differential, facts)) is not None
-    ]
+    values = facts.values
+    found = []
+    for differential, levels in facts.prepared("differential plan", _plan):
+        for level, rules in levels:
+            held = [rule for rule, holds in rules if holds(values) is True]
+            if held:
+                found.append(_result(differential, level, held, facts))
+                break
     # sorted() is stable: within a level the knowledge base's order stays.
     return tuple(sorted(found, key=lambda result: _URGENCY.index(result["level"])))
 
 
-def _result(differential: Differential, facts: Facts) -> dict[str, Any] | None:
-    for level in _URGENCY:
-        held = [
-            rule
-            for rule in differential.rules
-            if rule.level == level and holds(rule.when, facts) is True
-        ]
-        if not held:
-            continue
-        because: dict[str, None] = {}
-        sources = dict.fromkeys(differential.source_ids)
-        verified = differential.verified
-        for rule in held:
-            why = explain(rule.when, facts)
-            because.update(dict.fromkeys(why.because))
-            sources.update(dict.fromkeys((*rule.source_ids, *why.sources)))
-            verified = verified and rule.verified and why.verified
-        return {
-            "id": differential.id,
-            "level": level,
-            "spectrum": differential.spectrum,
-            "tests": differential.test_ids,
-            "because": tuple(because),
-            "sources": tuple(sources),
-            "verified": verified,
-        }
-    return None
+def _result(
+    differential: Differential, level: DifferentialLevel, held: list[Any], facts: Facts
+) -> dict[str, Any]:
+    because: dict[str, None] = {}
+    sources = dict.fromkeys(differential.source_ids)
+    verified = differential.verified
+    for rule in held:
+        why = explain(rule.when, facts)
+        because.update(dict.fromkeys(why.because))
+        sources.update(dict.fromkeys((*rule.source_ids, *why.sources)))
+        verified = verified and rule.verified and why.verified
+    return {
+        "id": differential.id,
+        "level": level,
+        "spectrum": differential.spectrum,
+        "tests": differential.test_ids,
+        "because": tuple(because),
+        "sources": tuple(sources),
+        "verified": verified,
+    }
 
 
 def suspected_mimics(

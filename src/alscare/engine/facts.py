@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alscare.errors import AlscareError
 from alscare.knowledge import KnowledgeBase
@@ -26,7 +26,17 @@ if TYPE_CHECKING:
     from alscare.engine.state import PatientState
     from alscare.knowledge.program import Program
 
-__all__ = ["Fact", "FactFunction", "FactFunctions", "Facts", "number_text", "on"]
+__all__ = [
+    "Fact",
+    "FactFunction",
+    "FactFunctions",
+    "Facts",
+    "FamilyFunction",
+    "number_text",
+    "on",
+]
+
+T = TypeVar("T")
 
 
 class Fact:
@@ -61,36 +71,59 @@ class Fact:
 
 
 FactFunction = Callable[..., Fact]
+#: A function that states every fact of one or more patterns at once, by full name.
+FamilyFunction = Callable[["Facts"], dict[str, Fact]]
+_Entry = tuple[Callable[..., Any], tuple[str, ...], bool]
 
 
 class FactFunctions:
-    """The function of each catalogue pattern; ``register`` is the decorator that fills it."""
+    """The function of each catalogue pattern. ``register`` is the decorator of a function that
+    states one fact (its placeholder values as arguments); ``family`` that of a function that
+    states every fact of its patterns in one pass over the record (the findings, the tests),
+    which is cheaper where an assessment reads most of them."""
 
     def __init__(self) -> None:
-        self.by_pattern: dict[str, FactFunction] = {}
+        self.by_pattern: dict[str, Callable[..., Any]] = {}
+        self.families: set[str] = set()
 
     def register(self, pattern: str) -> Callable[[FactFunction], FactFunction]:
         def decorator(function: FactFunction) -> FactFunction:
-            if pattern in self.by_pattern:
-                raise ValueError(f"fact {pattern} has two functions")
-            self.by_pattern[pattern] = function
+            self._add(pattern, function)
             return function
 
         return decorator
 
+    def family(self, *patterns: str) -> Callable[[FamilyFunction], FamilyFunction]:
+        def decorator(function: FamilyFunction) -> FamilyFunction:
+            for pattern in patterns:
+                self._add(pattern, function)
+                self.families.add(pattern)
+            return function
+
+        return decorator
+
+    def _add(self, pattern: str, function: Callable[..., Any]) -> None:
+        if pattern in self.by_pattern:
+            raise ValueError(f"fact {pattern} has two functions")
+        self.by_pattern[pattern] = function
+
     def merged(self, other: FactFunctions) -> FactFunctions:
         both = FactFunctions()
         both.by_pattern = {**self.by_pattern, **other.by_pattern}
+        both.families = self.families | other.families
         return both
 
-    def table(self, program: Program) -> dict[str, tuple[FactFunction, tuple[str, ...]]]:
+    def entry(self, pattern: str, args: tuple[str, ...]) -> _Entry:
+        return self.by_pattern[pattern], args, pattern in self.families
+
+    def table(self, program: Program) -> dict[str, _Entry]:
         """Each fact name the program knows with its function and placeholder values, made once
         per knowledge base and kept with its program."""
         key = f"fact functions {id(self)}"
-        table: dict[str, tuple[FactFunction, tuple[str, ...]]] | None = program.prepared.get(key)
+        table: dict[str, _Entry] | None = program.prepared.get(key)
         if table is None:
             table = program.prepared[key] = {
-                name: (self.by_pattern[parsed.spec.pattern], parsed.args)
+                name: self.entry(parsed.spec.pattern, parsed.args)
                 for name, parsed in program.fact_names.items()
             }
         return table
@@ -142,11 +175,24 @@ class Facts:
             found = self._table.get(name)
             if found is None:  # a name no rule uses, with an open placeholder (a gene)
                 parsed = parse_fact_name(name)
-                found = self.functions.by_pattern[parsed.spec.pattern], parsed.args
-            function, args = found
+                found = self.functions.entry(parsed.spec.pattern, parsed.args)
+            function, args, family = found
+            if family:
+                stated: dict[str, Fact] = function(self)
+                self._facts.update(stated)
+                self.values.update({key: item.value for key, item in stated.items()})
+                return stated[name]
             fact = self._facts[name] = function(self, *args)
             self.values[name] = fact.value
         return fact
+
+    def prepared(self, key: str, build: Callable[[KnowledgeBase], T]) -> T:
+        """What a stage derives from the knowledge base alone, made once per knowledge base."""
+        cache = self.program.prepared
+        found: T | None = cache.get(key)
+        if found is None:
+            found = cache[key] = build(self.kb)
+        return found
 
     def stage(self, name: str) -> Any:
         """What an earlier stage concluded."""

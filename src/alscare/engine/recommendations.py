@@ -15,16 +15,34 @@ Nothing is recommended and nothing is raised from the date of death on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from alscare.engine.facts import Facts
 from alscare.engine.logic import Explanation, explain, holds
+from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.treatment import AlertRule, RecommendationRule, TrialPopulation
 from alscare.schemas.vocabulary import Severity
 
 __all__ = ["alerts", "recommendations"]
 
 _SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A step of the algorithm with its rules, read once per knowledge base."""
+
+    id: str
+    group: str
+    rules: tuple[RecommendationRule, ...]
+
+
+def _steps(kb: KnowledgeBase) -> tuple[_Step, ...]:
+    by_step = kb.treatment.rules_by_step
+    return tuple(
+        _Step(step.id, group.id, by_step.get(step.id, ())) for group, step in kb.treatment.steps()
+    )
 
 
 def recommendations(facts: Facts) -> tuple[dict[str, Any], ...]:
@@ -34,11 +52,11 @@ def recommendations(facts: Facts) -> tuple[dict[str, Any], ...]:
     if facts.state.deceased:
         return ()
     made = []
-    rules_by_step = facts.kb.treatment.rules_by_step
-    for group, step in facts.kb.treatment.steps():
-        for rule in rules_by_step.get(step.id, ()):
-            if holds(rule.when, facts) is True:
-                made.append(_recommendation(group.id, rule, facts))
+    functions, values = facts.program.functions, facts.values
+    for step in facts.prepared("recommendation steps", _steps):
+        for rule in step.rules:
+            if functions[id(rule.when)](values) is True:
+                made.append(_recommendation(step.group, rule, facts))
                 decided[step.id] = rule.action.value
                 break
     return tuple(made)
@@ -46,19 +64,19 @@ def recommendations(facts: Facts) -> tuple[dict[str, Any], ...]:
 
 def _recommendation(group: str, rule: RecommendationRule, facts: Facts) -> dict[str, Any]:
     why = explain(rule.when, facts)
-    because, sources, verified = list(why.because), [*rule.source_ids, *why.sources], why.verified
+    because, sources, verified = why.because, (*rule.source_ids, *why.sources), why.verified
     if rule.population is not None:
         comparison = _population(rule.population, facts)
-        because.append(comparison.because[0])
-        sources += comparison.sources
+        because = (*because, *comparison.because)
+        sources = (*sources, *comparison.sources)
         verified = verified and comparison.verified
     return {
         "id": rule.step,
         "group": group,
         "action": rule.action,
-        "strength": rule.strength.value,
+        "strength": rule.strength,
         "detail": rule.detail,
-        "because": tuple(because),
+        "because": because,
         "sources": tuple(dict.fromkeys(sources)),
         "verified": rule.verified and verified,
     }

@@ -18,15 +18,18 @@ from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.diagnosis import Investigation
 from alscare.knowledge.treatment import Drug
 from alscare.schemas.common import LabValue, RespiratoryMeasurement, TestEntry
-from alscare.schemas.patient import Finding, Medication
+from alscare.schemas.patient import Finding, InterventionRecord, Medication
 from alscare.schemas.vocabulary import (
     AlsfrsItem,
     CareKind,
     InterventionEvent,
     InterventionKind,
+    Jurisdiction,
     LabId,
+    LmnSign,
     Region,
     TestResult,
+    UmnSign,
 )
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
 
 RECORD_FACTS = FactFunctions()
 fact = RECORD_FACTS.register
+family = RECORD_FACTS.family
 
 
 def _words(identifier: str) -> str:
@@ -164,16 +168,24 @@ def _decided(said: list[Said], unknown: str) -> Fact:
     return Fact(value, _joined(deciding) if deciding else unknown)
 
 
-@fact("finding.{finding}")
-def _finding(facts: Facts, finding_id: str) -> Fact:
-    topic = facts.topic_findings[finding_id]
-    if topic.exam_sign is None and topic.screen_field is None:
-        if finding_id not in facts.state.findings:  # the usual case: never recorded
-            return Fact(None, f"{topic.label}: not recorded")
-    value, deciding = _deciding(_finding_said(facts, finding_id))
-    if value is None:
-        return Fact(None, f"{topic.label}: not recorded")
-    return Fact(value, _joined(deciding))
+def _unrecorded_findings(kb: KnowledgeBase) -> dict[str, Fact]:
+    """The fact of every finding as it stands when the record says nothing of it."""
+    return {f"finding.{f.id}": Fact(None, f"{f.label}: not recorded") for f in kb.topic.findings}
+
+
+def _said_elsewhere(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The findings the topic equates with an examination sign or a screen field."""
+    return tuple(f.id for f in kb.topic.findings if f.exam_sign or f.screen_field)
+
+
+@family("finding.{finding}")
+def _findings(facts: Facts) -> dict[str, Fact]:
+    stated = dict(facts.prepared("unrecorded findings", _unrecorded_findings))
+    for finding_id in (*facts.state.findings, *facts.prepared("said elsewhere", _said_elsewhere)):
+        value, deciding = _deciding(_finding_said(facts, finding_id))
+        if value is not None:
+            stated[f"finding.{finding_id}"] = Fact(value, _joined(deciding))
+    return stated
 
 
 @fact("finding.{finding}.{region}")
@@ -205,45 +217,80 @@ def _red_flags_since_diagnosis(facts: Facts) -> Fact:
     ids = tuple(dict.fromkeys(entry.id.value for entry in flags))
     return Fact(
         ids,
-        lambda: f"since the diagnosis on {diagnosed}: "
-        + "; ".join(_statement(entry, topic.finding(entry.id).label) for entry in flags),
+        lambda: (
+            f"since the diagnosis on {diagnosed}: "
+            + "; ".join(_statement(entry, topic.finding(entry.id).label) for entry in flags)
+        ),
     )
 
 
-@fact("exam.{region_or_any}.{sign}")
-def _exam_sign(facts: Facts, where: str, sign: str) -> Fact:
-    state = facts.state
-    regions = _REGIONS if where == "any" else (Region(where),)
-    said = _exam_sign_statements(state, sign, regions)
+_SIGNS = (*LmnSign, *UmnSign)
+
+
+def _exam_names(kb: KnowledgeBase) -> dict[str, tuple[str, dict[Region, str]]]:
+    """For each sign, the name of its fact in any region and in each region."""
+    return {
+        sign: (f"exam.any.{sign}", {region: f"exam.{region}.{sign}" for region in _REGIONS})
+        for sign in _SIGNS
+    }
+
+
+def _not_examined(kb: KnowledgeBase) -> dict[Region, Fact]:
+    return {region: Fact(None, f"{region.value} region not examined") for region in _REGIONS}
+
+
+@family("exam.{region_or_any}.{sign}")
+def _exam_signs(facts: Facts) -> dict[str, Fact]:
+    """Every sign in every region's current examination, and in any region."""
+    exams = facts.state.exam
+    not_examined = facts.prepared("regions not examined", _not_examined)
+    stated: dict[str, Fact] = {}
+    for sign, (any_region, by_region) in facts.prepared("exam fact names", _exam_names).items():
+        said = _exam_sign_statements(facts.state, sign, exams)
+        in_region = dict(zip(exams, said, strict=True))  # both in the regions' order
+        for region, name in by_region.items():
+            found = in_region.get(region)
+            stated[name] = not_examined[region] if found is None else Fact(*found)
+        stated[any_region] = _in_any_region(sign, said, exams)
+    return stated
+
+
+def _in_any_region(sign: str, said: list[Said], exams: Iterable[Region]) -> Fact:
     if not said:
-        examined = "no region examined" if where == "any" else f"{where} region not examined"
-        return Fact(None, examined)
+        return Fact(None, "no region examined")
     value, deciding = _deciding(said)
-    if value or where != "any":
-        return Fact(value, _joined(deciding))
+    if value:
+        return Fact(True, _joined(deciding))
     return Fact(
         False,
-        lambda: f"no {_words(sign)} in the examined regions "
-        f"({', '.join(region.value for region in state.exam)})",
+        lambda: (
+            f"no {_words(sign)} in the examined regions "
+            f"({', '.join(region.value for region in exams)})"
+        ),
     )
 
 
-@fact("emg.done")
-def _emg_done(facts: Facts) -> Fact:
-    studies = facts.state.emg_studies
-    if not studies:
-        return Fact(False, "no EMG/NCS recorded")
-    return Fact(True, f"EMG/NCS recorded on {studies[-1].date}")
+@family("emg.done", "emg.{emg_finding}")
+def _emg(facts: Facts) -> dict[str, Fact]:
+    state = facts.state
+    studies = state.emg_studies
+    stated = {
+        "emg.done": Fact(True, lambda: f"EMG/NCS recorded on {studies[-1].date}")
+        if studies
+        else Fact(False, "no EMG/NCS recorded")
+    }
+    for name, label in EMG_FINDINGS.items():
+        found = state.emg_findings.get(name)
+        if found is None:
+            stated[f"emg.{name}"] = Fact(None, f"{label}: not recorded")
+        else:
+            value, date = found
+            stated[f"emg.{name}"] = Fact(value, partial(_emg_sentence, value, label, date))
+    return stated
 
 
-@fact("emg.{emg_finding}")
-def _emg_finding(facts: Facts, name: str) -> Fact:
-    label = EMG_FINDINGS[name]
-    found = facts.state.emg_findings.get(name)
-    if found is None:
-        return Fact(None, f"{label}: not recorded")
-    value, date = found
-    return Fact(value, lambda: f"{'' if value else 'no '}{label} on {date}")
+def _emg_sentence(value: bool, label: str, date: dt.date) -> str:
+    return f"{'' if value else 'no '}{label} on {date}"
 
 
 # --- investigations -------------------------------------------------------------------------------
@@ -300,15 +347,18 @@ def _recorded_elsewhere(
             if (value_date := state.emg_findings.get(name)) is not None
         ]
         if found:
-            return lambda: f"{label} recorded: " + "; ".join(
-                f"{'' if value else 'no '}{EMG_FINDINGS[name]} on {date}"
-                for name, (value, date) in found
+            return lambda: (
+                f"{label} recorded: "
+                + "; ".join(
+                    f"{'' if value else 'no '}{EMG_FINDINGS[name]} on {date}"
+                    for name, (value, date) in found
+                )
             )
     if investigation.recorded_as == "genetics":
         results = [g for g in state.genetics.values() if g.result != "not_tested"]
         if results:
-            return lambda: f"{label} recorded: " + ", ".join(
-                f"{g.gene} {_words(g.result)}" for g in results
+            return lambda: (
+                f"{label} recorded: " + ", ".join(f"{g.gene} {_words(g.result)}" for g in results)
             )
     if investigation.recorded_as == "diagnosis" and state.diagnosis_date is not None:
         diagnosed = state.diagnosis_date
@@ -316,21 +366,45 @@ def _recorded_elsewhere(
     return None
 
 
-@fact("test.{investigation}.status")
-def _test_status(facts: Facts, investigation_id: str) -> Fact:
-    state = facts.state
-    entry = _latest_result(state, investigation_id)
-    if entry is not None:
-        return Fact("done", partial(test_sentence, facts.kb, entry))
-    investigation = facts.investigations[investigation_id]
-    elsewhere = _recorded_elsewhere(state, investigation)
-    if elsewhere is not None:
-        return Fact("done", elsewhere)
-    pending = state.tests.get(investigation_id, ())
-    if pending:
-        when = pending[-1].date
-        return Fact("pending", lambda: f"{investigation.label}: result pending{on(when)}")
-    return Fact("not_done", lambda: f"{investigation.label}: not done")
+@family("test.{investigation}.status", "test.{investigation}.result", "test.{investigation}.value")
+def _tests(facts: Facts) -> dict[str, Fact]:
+    """The status, the result and the value of every investigation, in one pass."""
+    stated = dict(facts.prepared("tests not done", _tests_not_done))
+    state, kb = facts.state, facts.kb
+    for investigation_id, entries in state.tests.items():
+        entry = _latest_result(state, investigation_id)
+        if entry is None:
+            label = facts.investigations[investigation_id].label
+            when = entries[-1].date
+            pending = f"{label}: result pending{on(when)}"
+            stated[f"test.{investigation_id}.status"] = Fact("pending", pending)
+            continue
+        sentence = partial(test_sentence, kb, entry)
+        stated[f"test.{investigation_id}.status"] = Fact("done", sentence)
+        result = entry.result.value if entry.result else None
+        stated[f"test.{investigation_id}.result"] = Fact(result, sentence)
+        stated[f"test.{investigation_id}.value"] = Fact(canonical_value(kb, entry), sentence)
+    for investigation in facts.prepared("recorded elsewhere", _recorded_elsewhere_kinds):
+        if investigation.id in state.tests and _latest_result(state, investigation.id):
+            continue
+        elsewhere = _recorded_elsewhere(state, investigation)
+        if elsewhere is not None:
+            stated[f"test.{investigation.id}.status"] = Fact("done", elsewhere)
+    return stated
+
+
+def _tests_not_done(kb: KnowledgeBase) -> dict[str, Fact]:
+    stated: dict[str, Fact] = {}
+    for investigation in kb.diagnosis.investigations:
+        label, key = investigation.label, f"test.{investigation.id}"
+        stated[f"{key}.status"] = Fact("not_done", f"{label}: not done")
+        no_result = Fact(None, f"{label}: no result recorded")
+        stated[f"{key}.result"] = stated[f"{key}.value"] = no_result
+    return stated
+
+
+def _recorded_elsewhere_kinds(kb: KnowledgeBase) -> tuple[Investigation, ...]:
+    return tuple(i for i in kb.diagnosis.investigations if i.recorded_as != "tests")
 
 
 def _result_or_unknown(facts: Facts, investigation_id: str) -> TestEntry | Fact:
@@ -338,23 +412,6 @@ def _result_or_unknown(facts: Facts, investigation_id: str) -> TestEntry | Fact:
     if entry is None:
         return Fact(None, f"{facts.investigations[investigation_id].label}: no result recorded")
     return entry
-
-
-@fact("test.{investigation}.result")
-def _test_result(facts: Facts, investigation_id: str) -> Fact:
-    entry = _result_or_unknown(facts, investigation_id)
-    if isinstance(entry, Fact):
-        return entry
-    result = entry.result.value if entry.result else None
-    return Fact(result, partial(test_sentence, facts.kb, entry))
-
-
-@fact("test.{investigation}.value")
-def _test_value(facts: Facts, investigation_id: str) -> Fact:
-    entry = _result_or_unknown(facts, investigation_id)
-    if isinstance(entry, Fact):
-        return entry
-    return Fact(canonical_value(facts.kb, entry), partial(test_sentence, facts.kb, entry))
 
 
 def _against_range(facts: Facts, investigation_id: str, *, below: bool) -> Fact:
@@ -422,9 +479,11 @@ def variant_fact(facts: Facts, symbol: str) -> Fact:
         )
     return Fact(
         False,
-        lambda: f"no causal variant in {which} ("
-        + ", ".join(f"{e.gene} {_words(e.result)}" for e in tested)
-        + ")",
+        lambda: (
+            f"no causal variant in {which} ("
+            + ", ".join(f"{e.gene} {_words(e.result)}" for e in tested)
+            + ")"
+        ),
         definition.source_ids,
     )
 
@@ -558,23 +617,29 @@ _RESPIRATORY: dict[str, tuple[str, str]] = {
 _RESPIRATORY_WINDOW = "fvc_percent_predicted"  # one repeat window for the breathing tests
 
 
-def _respiratory_measure(facts: Facts, field: str) -> Fact:
-    name, unit = _RESPIRATORY[field]
-    entry = facts.state.latest_with(field)
-    if entry is None:
-        return Fact(None, f"no {name.removesuffix(' for')} recorded")
-    value: float = getattr(entry, field)
-    when = measured_on(facts, _RESPIRATORY_WINDOW, entry.date)
-    sources = _window_sources(facts, _RESPIRATORY_WINDOW, entry.date)
-    return Fact(value, f"{name} {number_text(value)} {unit}{when}", sources)
+@family(*(f"respiratory.{field}" for field in _RESPIRATORY))
+def _respiratory_measures(facts: Facts) -> dict[str, Fact]:
+    """Each breathing test from the latest entry that records it, in one backward pass."""
+    latest: dict[str, RespiratoryMeasurement] = {}
+    for entry in reversed(facts.state.respiratory):
+        for field in _RESPIRATORY:
+            if field not in latest and getattr(entry, field) is not None:
+                latest[field] = entry
+    stated: dict[str, Fact] = {}
+    for field, (name, unit) in _RESPIRATORY.items():
+        found = latest.get(field)
+        if found is None:
+            stated[f"respiratory.{field}"] = Fact(None, f"no {name.removesuffix(' for')} recorded")
+            continue
+        value: float = getattr(found, field)
+        sources = _window_sources(facts, _RESPIRATORY_WINDOW, found.date)
+        sentence = partial(_measure_sentence, facts, name, unit, value, found.date)
+        stated[f"respiratory.{field}"] = Fact(value, sentence, sources)
+    return stated
 
 
-def _register_respiratory(field: str) -> None:
-    fact(f"respiratory.{field}")(lambda facts: _respiratory_measure(facts, field))
-
-
-for _field in _RESPIRATORY:
-    _register_respiratory(_field)
+def _measure_sentence(facts: Facts, name: str, unit: str, value: float, date: dt.date) -> str:
+    return f"{name} {number_text(value)} {unit}{measured_on(facts, _RESPIRATORY_WINDOW, date)}"
 
 
 def _paco2(facts: Facts, unit: str) -> Fact:
@@ -634,21 +699,29 @@ def _months_since_tests(facts: Facts) -> Fact:
 # --- ALSFRS-R -------------------------------------------------------------------------------------
 
 
-@fact("alsfrs_r.{item}")
-def _item(facts: Facts, item: str) -> Fact:
+_ITEMS = tuple(AlsfrsItem)
+
+
+@family("alsfrs_r.{item}")
+def _items(facts: Facts) -> dict[str, Fact]:
+    """Every item of the latest rating."""
     rating = facts.state.rating
     if rating is None:
-        return Fact(None, "no ALSFRS-R rating recorded")
-    score = rating.items.get(item)  # type: ignore[call-overload]
-    if score is None:
-        return Fact(None, lambda: f"ALSFRS-R {_words(item)} not rated{_rated_on(facts)}")
-    return Fact(float(score), lambda: f"ALSFRS-R {_words(item)} {score}/4{_rated_on(facts)}")
+        unrated = Fact(None, "no ALSFRS-R rating recorded")
+        return {f"alsfrs_r.{item.value}": unrated for item in _ITEMS}
+    stated = {}
+    for item in _ITEMS:
+        score = rating.items.get(item)
+        value = None if score is None else float(score)
+        stated[f"alsfrs_r.{item.value}"] = Fact(value, partial(_item_sentence, facts, item, score))
+    return stated
 
 
-def _rated_on(facts: Facts) -> str:
+def _item_sentence(facts: Facts, item: AlsfrsItem, score: int | None) -> str:
     rating = facts.state.rating
     assert rating is not None  # only items of a rating are described
-    return measured_on(facts, "alsfrs_r", rating.date)
+    rated = "not rated" if score is None else f"{score}/4"
+    return f"ALSFRS-R {_words(item)} {rated}{measured_on(facts, 'alsfrs_r', rating.date)}"
 
 
 @fact("alsfrs_r.item_5_form")
@@ -762,55 +835,88 @@ def _alt_check_overdue(facts: Facts) -> Fact:
 # --- medications and drugs ------------------------------------------------------------------------
 
 
+def is_taken(medication: Medication, as_of: dt.date) -> bool:
+    """Whether a medication list entry is taken on ``as_of``: it has not been stopped by then."""
+    return medication.until is None or medication.until > as_of
+
+
 def current_medication(state: PatientState, drug: Drug) -> Medication | None:
     """The latest entry naming ``drug`` that is taken on the assessment date."""
     current = [
         medication
         for medication in state.medications
-        if drug.matches(medication.name)
-        and (medication.until is None or medication.until > state.as_of)
+        if drug.matches(medication.name) and is_taken(medication, state.as_of)
     ]
     return current[-1] if current else None
 
 
-@fact("medication.{drug}.current")
-def _medication_current(facts: Facts, drug_id: str) -> Fact:
-    drug = facts.drugs[drug_id]
-    medication = current_medication(facts.state, drug) if facts.state.medications else None
-    if medication is None:
-        return Fact(False, lambda: f"{drug.label} not in the current medication list")
-    return Fact(
-        True, lambda: f"{drug.label} in the medication list ('{medication.name}'{_since(medication)})"
-    )
+def _drugs_named(kb: KnowledgeBase, name: str) -> tuple[str, ...]:
+    """The drugs a medication list entry names, found once per name and knowledge base."""
+    matches: dict[str, tuple[str, ...]] = kb.program.prepared.setdefault("drugs named", {})
+    found = matches.get(name)
+    if found is None:
+        found = matches[name] = tuple(d.id for d in kb.treatment.drugs if d.matches(name))
+    return found
+
+
+@family("medication.{drug}.current", "medication.{drug}.stopped_for")
+def _medications(facts: Facts) -> dict[str, Fact]:
+    """Whether each drug is taken now, and why it was last stopped, in one pass."""
+    state, kb = facts.state, facts.kb
+    current: dict[str, Medication] = {}
+    stopped: dict[str, Medication] = {}
+    for medication in state.medications:  # in date order: the last of each drug stays
+        taken = is_taken(medication, state.as_of)
+        for drug_id in _drugs_named(kb, medication.name):
+            (current if taken else stopped)[drug_id] = medication
+    stated: dict[str, Fact] = {}
+    for drug_id, drug in facts.drugs.items():
+        taken_now = current.get(drug_id)
+        key = f"medication.{drug_id}"
+        if taken_now is None:
+            not_listed = f"{drug.label} not in the current medication list"
+            stated[f"{key}.current"] = Fact(False, not_listed)
+            stated[f"{key}.stopped_for"] = _stopped_for(drug.label, stopped.get(drug_id))
+        else:
+            stated[f"{key}.current"] = Fact(True, partial(_taken_sentence, drug.label, taken_now))
+            stated[f"{key}.stopped_for"] = Fact(None, f"{drug.label} is taken now")
+    return stated
+
+
+def _taken_sentence(label: str, medication: Medication) -> str:
+    return f"{label} in the medication list ('{medication.name}'{_since(medication)})"
+
+
+def _stopped_for(label: str, last: Medication | None) -> Fact:
+    if last is None:
+        return Fact(None, f"{label} never recorded as stopped")
+    reason = last.stop_reason.value if last.stop_reason else "unspecified"
+    why = f" for {_words(reason)}" if last.stop_reason else " (no reason recorded)"
+    return Fact(reason, lambda: f"{label} stopped on {last.until}{why}")
 
 
 def _since(medication: Medication) -> str:
     return f" since {medication.since}" if medication.since else ""
 
 
-@fact("medication.{drug}.stopped_for")
-def _medication_stopped_for(facts: Facts, drug_id: str) -> Fact:
-    drug = facts.kb.treatment.drug(drug_id)
-    state = facts.state
-    if current_medication(state, drug) is not None:
-        return Fact(None, f"{drug.label} is taken now")
-    stopped = [
-        medication
-        for medication in state.medications
-        if drug.matches(medication.name) and medication.until is not None
-    ]
-    if not stopped:
-        return Fact(None, f"{drug.label} never recorded as stopped")
-    last = stopped[-1]
-    reason = last.stop_reason.value if last.stop_reason else "unspecified"
-    why = f" for {_words(reason)}" if last.stop_reason else " (no reason recorded)"
-    return Fact(reason, f"{drug.label} stopped on {last.until}{why}")
-
-
-@fact("drug.{drug}.status")
-def _drug_status(facts: Facts, drug_id: str) -> Fact:
-    drug = facts.drugs[drug_id]
+@family("drug.{drug}.status")
+def _drug_status(facts: Facts) -> dict[str, Fact]:
+    """Each drug's status in the record's jurisdiction: the same for every record of that
+    jurisdiction, so stated once per knowledge base and jurisdiction."""
     jurisdiction = facts.state.record.jurisdiction
+    by_jurisdiction: dict[object, dict[str, Fact]] = facts.program.prepared.setdefault(
+        "drug status", {}
+    )
+    stated = by_jurisdiction.get(jurisdiction)
+    if stated is None:
+        stated = by_jurisdiction[jurisdiction] = {
+            f"drug.{drug.id}.status": _status_in(drug, jurisdiction)
+            for drug in facts.kb.treatment.drugs
+        }
+    return stated
+
+
+def _status_in(drug: Drug, jurisdiction: Jurisdiction | None) -> Fact:
     if jurisdiction is None:
         return Fact(None, f"jurisdiction not recorded, so {drug.label} status unknown")
     status = drug.status_in(jurisdiction)
@@ -818,7 +924,7 @@ def _drug_status(facts: Facts, drug_id: str) -> Fact:
         return Fact(None, f"{drug.label} status in {jurisdiction.value} not in the knowledge base")
     return Fact(
         status.status,
-        lambda: f"{drug.label} in {jurisdiction.value}: {_words(status.status)}. {status.note}",
+        f"{drug.label} in {jurisdiction.value}: {_words(status.status)}. {status.note}",
         status.source_ids,
         status.verified,
     )
@@ -827,41 +933,50 @@ def _drug_status(facts: Facts, drug_id: str) -> Fact:
 # --- interventions, care, cognition ---------------------------------------------------------------
 
 
-def intervention_events(facts: Facts, kind: str) -> tuple[object, ...] | None:
-    interventions = facts.state.interventions
-    return None if interventions is None else interventions[InterventionKind(kind)]
-
-
 _NOTHING_ABOUT_INTERVENTIONS = "the record says nothing about interventions"
-
-
-@fact("intervention.{intervention}.state")
-def _intervention_state(facts: Facts, kind: str) -> Fact:
-    interventions = facts.state.interventions
-    label = _intervention_label(kind)
-    if interventions is None:
-        return Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
-    events = interventions[kind]  # type: ignore[index]
-    if not events:
-        return Fact("none", f"no {label} offered or started")
-    latest = events[-1]
-    return Fact(latest.event.value, lambda: f"{label} {latest.event.value} on {latest.date}")
+_KINDS = tuple(InterventionKind)
 
 
 def _intervention_label(kind: str) -> str:
     return "NIV" if kind == InterventionKind.NIV else _words(kind)
 
 
-@fact("intervention.{intervention}.in_place")
-def _intervention_in_place(facts: Facts, kind: str) -> Fact:
+@family(
+    "intervention.{intervention}.state",
+    "intervention.{intervention}.in_place",
+    "intervention.{intervention}.needed",
+)
+def _interventions(facts: Facts) -> dict[str, Fact]:
+    """Each intervention's state, whether it is in place and whether it was ever needed."""
     state = facts.state
-    label = _intervention_label(kind)
+    stated: dict[str, Fact] = {}
+    for kind in _KINDS:
+        label, key = _intervention_label(kind), f"intervention.{kind.value}"
+        if state.interventions is None:
+            unknown = Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
+            stated.update({f"{key}.state": unknown, f"{key}.in_place": unknown,
+                           f"{key}.needed": unknown})  # fmt: skip
+        else:
+            events = state.interventions[kind]
+            stated[f"{key}.state"] = _latest_event(label, events)
+            stated[f"{key}.in_place"] = _in_place(label, events)
+            stated[f"{key}.needed"] = _needed(label, events)
     rating = state.rating
-    if kind == InterventionKind.GASTROSTOMY and rating is not None and rating.gastrostomy:
-        return Fact(True, f"ALSFRS-R of {rating.date} rated with item 5b (gastrostomy)")
-    if state.interventions is None:
-        return Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
-    events = state.interventions[kind]  # type: ignore[index]
+    if rating is not None and rating.gastrostomy:  # item 5b: a gastrostomy is in place
+        stated["intervention.gastrostomy.in_place"] = Fact(
+            True, f"ALSFRS-R of {rating.date} rated with item 5b (gastrostomy)"
+        )
+    return stated
+
+
+def _latest_event(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
+    if not events:
+        return Fact("none", f"no {label} offered or started")
+    latest = events[-1]
+    return Fact(latest.event.value, lambda: f"{label} {latest.event.value} on {latest.date}")
+
+
+def _in_place(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
     latest = events[-1] if events else None
     if latest is None:
         return Fact(False, f"no {label}: not in place")
@@ -871,18 +986,9 @@ def _intervention_in_place(facts: Facts, kind: str) -> Fact:
     return Fact(True, lambda: f"{label} in place since {latest.date}{hours}")
 
 
-@fact("intervention.{intervention}.needed")
-def _intervention_needed(facts: Facts, kind: str) -> Fact:
+def _needed(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
     """Provided, trialled or refused (King's): started, declined or stopped."""
-    state = facts.state
-    label = _intervention_label(kind)
-    if state.interventions is None:
-        return Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
-    decided = [
-        event
-        for event in state.interventions[kind]  # type: ignore[index]
-        if event.event != InterventionEvent.OFFERED
-    ]
+    decided = [event for event in events if event.event != InterventionEvent.OFFERED]
     if not decided:
         return Fact(False, f"no {label} provided, trialled or refused")
     first = decided[0]
@@ -950,12 +1056,22 @@ def _new_symptoms(state: PatientState, declined: dt.date) -> list[tuple[str, str
     return [("symptoms", f"new respiratory symptoms on {after[-1].date}: {listed}")]
 
 
-@fact("care.{care}")
-def _care(facts: Facts, kind: str) -> Fact:
-    event = facts.state.care.get(kind)  # type: ignore[call-overload]
-    if event is None:
-        return Fact(False, f"no {_words(kind)} recorded")
-    return Fact(True, lambda: f"{_words(kind)} on {event.date}")
+@family("care.{care}")
+def _care(facts: Facts) -> dict[str, Fact]:
+    stated = {}
+    for kind in CareKind:
+        event = facts.state.care.get(kind)
+        if event is None:
+            stated[f"care.{kind.value}"] = Fact(False, f"no {_words(kind)} recorded")
+        else:
+            stated[f"care.{kind.value}"] = Fact(
+                True, partial(_care_sentence, kind.value, event.date)
+            )
+    return stated
+
+
+def _care_sentence(kind: str, date: dt.date) -> str:
+    return f"{_words(kind)} on {date}"
 
 
 @fact("cognition.ecas_total")

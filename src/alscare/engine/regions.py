@@ -186,14 +186,18 @@ def course(facts: Facts) -> dict[str, object]:
     """When each region first showed UMN and LMN signs, from every dated examination and EMG
     study on or before the assessment date."""
     rules = facts.kb.diagnosis.region_rules
+    umn = _counted_umn_signs(facts, rules)
+    lmn = rules.lmn_clinical.required
     first_umn: dict[Region, dt.date] = {}
     first_lmn: dict[Region, dt.date] = {}
     for examination in facts.state.examinations:  # date order: the first date found stays
-        for region, signs in examination.examined().items():
-            if umn_signs(signs, facts, rules)[0]:
-                first_umn.setdefault(region, examination.date)
-            if lmn_clinical(signs, rules):
-                first_lmn.setdefault(region, examination.date)
+        for region, signs in examination.regions.items():
+            if signs is None:
+                continue
+            if region not in first_umn and any(getattr(signs, sign) is True for sign in umn):
+                first_umn[region] = examination.date
+            if region not in first_lmn and all(getattr(signs, sign) is True for sign in lmn):
+                first_lmn[region] = examination.date
     for study in facts.state.emg_studies:
         for region, changes in study.regions.items():
             positive = changes is not None and emg_positive(region, changes, rules)
@@ -206,6 +210,17 @@ def course(facts: Facts) -> dict[str, object]:
         },
         "sources": _unique([*rules.umn.source_ids, *rules.lmn_clinical.source_ids]),
     }
+
+
+def _counted_umn_signs(facts: Facts, rules: RegionRules) -> tuple[str, ...]:
+    """The UMN signs that count for this patient (a sign a finding explains otherwise is set
+    aside, as in :func:`umn_signs`)."""
+    set_aside = {
+        discount.sign
+        for discount in rules.umn.discounted
+        if facts.values[f"finding.{discount.unless_finding}"] is True
+    }
+    return tuple(sign for sign in rules.umn.signs if sign not in set_aside)
 
 
 def _either(clinical: bool | None, emg: bool | None) -> bool | None:

@@ -170,7 +170,7 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
     onset = record.symptom_onset.date if record.symptom_onset else None
     examinations = cut.series(record.examinations, "examination", _date)
     emg_studies = cut.series(record.emg_studies, "EMG study", _date)
-    findings = cut.series(record.findings, "finding", _date)
+    findings = cut.series(record.findings, "finding", _date, lambda f: f"{f.id}.{f.region}")
     interventions = (
         None
         if record.interventions is None
@@ -182,8 +182,8 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
     ratings = cut.series(record.alsfrs_r, "ALSFRS-R rating", _date)
     respiratory = cut.series(record.respiratory, "respiratory measurement", _date)
     weights = cut.series(record.weights, "weight", _date)
-    tests = _by_id(cut.series(record.tests, "test", _date))
-    labs = _latest_by(cut.series(record.labs, "lab value", _date), lambda lab: str(lab.id))
+    tests = _by_id(cut.series(record.tests, "test", _date, _id))
+    labs = _latest_by(cut.series(record.labs, "lab value", _date, _id), _id)
     genetics = _latest_by(
         cut.series(record.genetics, "genetic result", _date), lambda g: g.gene.casefold()
     )
@@ -227,6 +227,11 @@ def _onset_site(
     return record.symptom_onset.site
 
 
+def _id(entry: Any) -> str:
+    identifier: str = entry.id
+    return identifier
+
+
 def _date(entry: Any) -> dt.date | None:
     when: dt.date | None = entry.date
     return when
@@ -246,7 +251,11 @@ class _Cut:
         return when
 
     def series(
-        self, items: Sequence[T], label: str, when: Callable[[T], dt.date | None]
+        self,
+        items: Sequence[T],
+        label: str,
+        when: Callable[[T], dt.date | None],
+        kind: Callable[[T], str] | None = None,
     ) -> tuple[T, ...]:
         if not items:
             return ()
@@ -262,7 +271,7 @@ class _Cut:
                 dates.append(date)
         if all(a < b for a, b in zip(dates, dates[1:], strict=False)):
             return tuple(kept)  # already in date order, no two on one day (the usual record)
-        return _in_date_order(kept, dates)
+        return _in_date_order(kept, dates, kind)
 
 
 def _ignored_entry(label: str, item: Any, date: dt.date) -> str:
@@ -279,19 +288,23 @@ def _canonical(item: Any) -> str:
     return content
 
 
-def _in_date_order(items: list[T], dates: list[dt.date]) -> tuple[T, ...]:
-    """Sorted by date (undated first); entries on the same date by their content, so the
-    record's list order never matters. The content key is built only where dates tie."""
-    dated = sorted(zip(dates, items, strict=True), key=_first)
+def _in_date_order(
+    items: list[T], dates: list[dt.date], kind: Callable[[T], str] | None
+) -> tuple[T, ...]:
+    """Sorted by date (undated first), then by ``kind`` (entries of different kinds never
+    replace each other, e.g. two tests), then by content, so the record's list order never
+    matters. The content key is built only where date and kind tie."""
+    kinds = [kind(item) for item in items] if kind is not None else [""] * len(items)
+    keyed = sorted(zip(dates, kinds, items, strict=True), key=_first_two)
     ordered: list[T] = []
-    for _, run in groupby(dated, key=_first):
-        same_day = [item for _, item in run]
-        ordered.extend(same_day if len(same_day) == 1 else sorted(same_day, key=_canonical))
+    for _, run in groupby(keyed, key=_first_two):
+        same = [item for _, _, item in run]
+        ordered.extend(same if len(same) == 1 else sorted(same, key=_canonical))
     return tuple(ordered)
 
 
-def _first(pair: tuple[dt.date, Any]) -> dt.date:
-    return pair[0]
+def _first_two(triple: tuple[dt.date, str, Any]) -> tuple[dt.date, str]:
+    return triple[0], triple[1]
 
 
 def _current_exams(examinations: Iterable[Examination]) -> dict[Region, RegionExam]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, Protocol, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "by_id", "indexed", "private"]
 
@@ -99,20 +99,7 @@ class Cited(Frozen):
     evidence: str | None = None
     verified: bool = True
 
-    # ``source_ids`` computed once, with the ``sources`` it was computed from (a ``model_copy``
-    # that replaces ``sources`` keeps the old memo, which is then ignored).
-    _source_ids: tuple[tuple[SourceRef, ...], tuple[str, ...]] | None = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._source_ids = (self.sources, _source_ids(self.sources))
-
-    @property
+    @indexed("sources")
     def source_ids(self) -> tuple[str, ...]:
-        memo: tuple[tuple[SourceRef, ...], tuple[str, ...]] | None = private(self, "_source_ids")
-        if memo is not None and memo[0] is self.sources:
-            return memo[1]
-        return _source_ids(self.sources)
-
-
-def _source_ids(sources: tuple[SourceRef, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ref.id for ref in sources))
+        """The ids of the sources, once each, in the order cited."""
+        return tuple(dict.fromkeys(ref.id for ref in self.sources))

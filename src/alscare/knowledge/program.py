@@ -23,6 +23,7 @@ from alscare.knowledge.rules import (
     AnyOf,
     Compiled,
     Condition,
+    Explainer,
     FactTest,
     NotOf,
     Ref,
@@ -34,7 +35,14 @@ from alscare.knowledge.rules import (
 if TYPE_CHECKING:
     from alscare.knowledge.models import KnowledgeBase
 
-__all__ = ["Program", "RuleProblem", "program_of", "root_conditions", "rule_problems"]
+__all__ = [
+    "Program",
+    "RuleProblem",
+    "program_of",
+    "root_conditions",
+    "root_conditions_of",
+    "rule_problems",
+]
 
 _CONDITION_TYPES = (AllOf, AnyOf, NotOf, Ref, FactTest)
 Path = tuple[str, ...]
@@ -65,6 +73,8 @@ class Program:
 
     functions: dict[int, Compiled]
     named: dict[str, Compiled]
+    why: dict[int, Explainer]
+    why_named: dict[tuple[str, bool], Explainer]
     fact_names: dict[str, FactName]
     prepared: dict[str, Any] = field(default_factory=dict)
 
@@ -84,6 +94,12 @@ def root_conditions(node: object, path: Path = ()) -> Iterator[tuple[Path, Condi
         for index, item in enumerate(node):
             label = getattr(item, "id", None)
             yield from root_conditions(item, (*path, str(label if label is not None else index)))
+
+
+def root_conditions_of(kb: KnowledgeBase) -> Iterator[tuple[Path, Condition]]:
+    """Every root condition of the knowledge base, named conditions included."""
+    for section, model in _sections(kb):
+        yield from root_conditions(model, (section,))
 
 
 def _sections(kb: KnowledgeBase) -> Iterator[tuple[str, BaseModel]]:
@@ -238,7 +254,13 @@ def program_of(kb: KnowledgeBase) -> Program:
         for _, model in _sections(kb)
         for _, condition in root_conditions(model)
     }
-    functions, named = compile_conditions(roots, kb.rules)
-    program = Program(functions, named, _fact_names(kb, roots.values()))
+    compiled = compile_conditions(roots, kb.rules)
+    program = Program(
+        compiled.rules,
+        compiled.named,
+        compiled.why,
+        compiled.why_named,
+        _fact_names(kb, roots.values()),
+    )
     kb.__dict__["_program"] = (sections, program)  # a cache, not a field
     return program

@@ -169,9 +169,9 @@ def _tables(kb: KnowledgeBase) -> str:
         "a, if_unknown: false": {"fact": a, "is": True, "if_unknown": False},
         "a, if_unknown: true": {"fact": a, "is": True, "if_unknown": True},
     }
-    compiled, _ = compile_conditions(
+    compiled = compile_conditions(
         {name: _CONDITION.validate_python(data) for name, data in forms.items()}, kb.rules
-    )
+    ).rules
     rows = [
         "| a | b | all [a, b] | any [a, b] | not a | a, if_unknown: false | a, if_unknown: true |"
     ]

@@ -55,7 +55,9 @@ __all__ = [
     "AnyOf",
     "CausalVariantDefinition",
     "Compiled",
+    "CompiledRules",
     "Condition",
+    "Explainer",
     "FactTest",
     "FactValue",
     "ImplausibleLimit",
@@ -489,24 +491,82 @@ def _function(name: str, condition: Condition, out: _Source, lib: RuleLibrary) -
     out.lines.append("")
 
 
+def _emit_why(
+    condition: Condition, wanted: bool, indent: str, out: _Source, lib: RuleLibrary
+) -> None:
+    """Lines that append to ``W`` the leaves and named conditions that give ``condition`` the
+    value ``wanted``: each as (node, the value it has)."""
+    line = out.lines.append
+    if isinstance(condition, FactTest | Ref):
+        line(f"{indent}W.append(({out.constant(condition)}, {wanted}))")
+    elif isinstance(condition, NotOf):
+        _emit_why(condition.not_, not wanted, indent, out, lib)
+    else:
+        # all that holds / any that fails: every part; else the parts that decide it
+        every_part = isinstance(condition, AllOf) == wanted
+        for part in condition.parts:
+            if every_part:
+                _emit_why(part, wanted, indent, out, lib)
+                continue
+            value = out.temp("w")
+            _emit(part, value, indent, out, lib)
+            line(f"{indent}if {value} is {wanted}:")
+            _emit_why(part, wanted, indent + "    ", out, lib)
+    line(f"{indent}pass")
+
+
+def _explainer(
+    name: str, condition: Condition, wanted: bool, out: _Source, lib: RuleLibrary
+) -> None:
+    out.lines.append(f"def {name}(V, W):")
+    _emit_why(condition, wanted, "    ", out, lib)
+    out.lines.append("")
+
+
+#: A compiled explanation: the fact values in, the deciding leaves and named conditions (each
+#: with the value it has) appended to the list given.
+Explainer: TypeAlias = Callable[
+    [Mapping[str, FactValue], list[tuple["FactTest | Ref", bool]]], None
+]
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """The compiled functions of a set of conditions (see :func:`compile_conditions`)."""
+
+    rules: dict[Any, Compiled]
+    named: dict[str, Compiled]
+    why: dict[Any, Explainer]
+    why_named: dict[tuple[str, bool], Explainer]
+
+
 Key = TypeVar("Key", bound=Hashable)
 
 
-def compile_conditions(
-    conditions: Mapping[Key, Condition], library: RuleLibrary
-) -> tuple[dict[Key, Compiled], dict[str, Compiled]]:
-    """One Python function per condition (by the caller's keys) and one per named condition
-    (by its id), generated as source and compiled once. A function reads the fact values and
-    the values of named conditions (``V["@id"]``) from the mapping it is given."""
+def compile_conditions(conditions: Mapping[Key, Condition], library: RuleLibrary) -> CompiledRules:
+    """Python functions generated as source and compiled once: for each condition (by the
+    caller's keys) and each named condition (by its id) its value, and what explains it when it
+    holds (for a named condition, also when it fails). A function reads the fact values and the
+    values of named conditions (``V["@id"]``) from the mapping it is given."""
     out = _Source([], {}, itertools.count())
     for named in library.conditions:
         _function(_ref_function(named.id), named.when, out, library)
-    names = {key: f"_rule_{index}" for index, key in enumerate(conditions)}
+        for wanted in (True, False):
+            _explainer(f"_why_ref_{named.id}_{wanted}", named.when, wanted, out, library)
+    names = {key: index for index, key in enumerate(conditions)}
     for key, condition in conditions.items():
-        _function(names[key], condition, out, library)
+        _function(f"_rule_{names[key]}", condition, out, library)
+        _explainer(f"_why_{names[key]}", condition, True, out, library)
     namespace: dict[str, Any] = dict(out.constants)
     code = compile("\n".join(out.lines), "<alscare rules>", "exec")
     exec(code, namespace)  # noqa: S102 - the source is generated above from validated knowledge
-    rules = {key: namespace[name] for key, name in names.items()}
-    refs = {named.id: namespace[_ref_function(named.id)] for named in library.conditions}
-    return rules, refs
+    return CompiledRules(
+        rules={key: namespace[f"_rule_{index}"] for key, index in names.items()},
+        named={named.id: namespace[_ref_function(named.id)] for named in library.conditions},
+        why={key: namespace[f"_why_{index}"] for key, index in names.items()},
+        why_named={
+            (named.id, wanted): namespace[f"_why_ref_{named.id}_{wanted}"]
+            for named in library.conditions
+            for wanted in (True, False)
+        },
+    )

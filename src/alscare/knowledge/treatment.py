@@ -124,7 +124,8 @@ class Drug(Frozen):
     @indexed("names")
     def name_pattern(self) -> re.Pattern[str]:
         """Any of the drug's names as a whole word (any case)."""
-        names = "|".join(re.escape(name.casefold()) for name in (self.id.replace("_", " "), *self.names))
+        spellings = (self.id.replace("_", " "), *self.names)
+        names = "|".join(re.escape(name.casefold()) for name in spellings)
         return re.compile(rf"(?<![\w-])(?:{names})(?![\w-])")
 
     def matches(self, medication_name: str) -> bool:

@@ -117,7 +117,7 @@ def upgrade(record: PatientRecordV1) -> PatientRecord:
 
 def _findings(record: PatientRecordV1, dater: _Dater) -> tuple[Finding, ...]:
     findings = []
-    for i, entry in enumerate(record.findings):
+    for entry in record.findings:
         date, inferred = dater.date(entry.date)
         findings.append(
             Finding(
