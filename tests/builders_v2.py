@@ -1,19 +1,19 @@
-"""Builders for longitudinal (v2) test records: a valid minimal record plus what a case needs."""
+"""Builders for longitudinal (v2) test cases, beside ``tests/builders.py``: a person with ALS,
+dated examinations and respiratory entries, and assessing on a date given as text."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from alscare import Assessment, KnowledgeBase, PatientRecord, assess, parse_record
-from alscare.schemas.vocabulary import AlsfrsItem
+from alscare import Assessment, KnowledgeBase, PatientRecord, assess
+from tests.builders import rating
 
 __all__ = [
     "ALS_BASE",
     "assess_on",
     "examination",
-    "rating_v2",
-    "record_v2",
+    "rated",
     "respiratory",
 ]
 
@@ -30,21 +30,9 @@ ALS_BASE: dict[str, Any] = {
 }
 
 
-def record_v2(**fields: Any) -> PatientRecord:
-    """A validated v2 record with id ``V2-1`` and only the given fields (JSON-shaped values)."""
-    data: dict[str, Any] = {"schema": "alscare.patient/v2", "id": "V2-1"}
-    data.update(fields)
-    return parse_record(data)
-
-
-def rating_v2(date: str, *, gastrostomy: bool = False, **items: int | None) -> dict[str, Any]:
-    """An ALSFRS-R rating: every item 4 unless given (None: not rated)."""
-    scores: dict[str, int | None] = {item.value: 4 for item in AlsfrsItem}
-    unknown = set(items) - set(scores)
-    if unknown:
-        raise ValueError(f"unknown ALSFRS-R items: {sorted(unknown)}")
-    scores.update(items)
-    return {"date": date, "items": scores, "gastrostomy": gastrostomy}
+def rated(date: str, **items: int | None) -> dict[str, Any]:
+    """A v2 ALSFRS-R rating without gastrostomy: every item 4 unless given (None: not rated)."""
+    return rating(date, gastrostomy=False, **items)
 
 
 def examination(date: str, **regions: dict[str, bool] | None) -> dict[str, Any]:

@@ -5,13 +5,16 @@ thresholds that meet unrounded numbers. Each case names the rule it pins and its
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 
-from alscare import Assessment
-from tests.builders_v2 import ALS_BASE, assess_on, examination, rating_v2, record_v2, respiratory
+from alscare import Assessment, parse_record
+from alscare.engine import patient_facts
+from tests.builders import make_record_v2
+from tests.builders_v2 import ALS_BASE, assess_on, examination, rated, respiratory
 
 UMN_LMN = {"weakness": True, "wasting": True, "hyperreflexia": True}
 
@@ -37,7 +40,7 @@ def _plan(assessment: Assessment, investigation: str) -> Any:
 
 
 def test_course_first_umn_and_lmn_per_region_from_dated_exams_and_emg(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
         examinations=[
             examination("2024-01-10", cervical=UMN_LMN, lumbosacral={}),
@@ -67,7 +70,7 @@ def test_course_first_umn_and_lmn_per_region_from_dated_exams_and_emg(kb):
 
 
 def test_course_and_regions_never_use_a_later_examination(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
         examinations=[
             examination("2024-01-10", cervical=UMN_LMN),
@@ -82,7 +85,7 @@ def test_course_and_regions_never_use_a_later_examination(kb):
 
 def test_as_of_before_onset_gives_no_stage_and_no_treatment(kb):
     # release 1 showed "King's clinical 2B" and "start riluzole" five years before onset
-    record = record_v2(**ALS_BASE, examinations=[examination("2024-01-10", cervical=UMN_LMN)])
+    record = make_record_v2(**ALS_BASE, examinations=[examination("2024-01-10", cervical=UMN_LMN)])
     assessment = assess_on(record, "2018-06-01", kb)
     assert assessment.staging.kings_clinical is None
     assert assessment.recommendations == ()
@@ -91,7 +94,7 @@ def test_as_of_before_onset_gives_no_stage_and_no_treatment(kb):
 
 def test_age_is_tied_to_the_date_it_was_true(kb):
     base = {k: v for k, v in ALS_BASE.items() if k != "birth_date"}
-    record = record_v2(**base, age_years=60, age_on="2024-01-15")
+    record = make_record_v2(**base, age_years=60, age_on="2024-01-15")
     ages = {
         as_of: assess_on(record, as_of, kb).risk_factors for as_of in ("2024-02-01", "2030-01-01")
     }
@@ -108,11 +111,11 @@ def test_age_is_tied_to_the_date_it_was_true(kb):
 
 
 def test_unrated_item_accepted_and_total_from_the_latest_complete_rating(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
         alsfrs_r=[
-            rating_v2("2024-01-15", speech=3),
-            rating_v2("2024-04-15", speech=2, orthopnea=None),
+            rated("2024-01-15", speech=3),
+            rated("2024-04-15", speech=2, orthopnea=None),
         ],
     )
     assessment = assess_on(record, "2024-05-01", kb)
@@ -125,7 +128,7 @@ def test_unrated_item_accepted_and_total_from_the_latest_complete_rating(kb):
 
 
 def test_kings_stage_undecided_when_an_unrated_item_decides_it(kb):
-    record = record_v2(**ALS_BASE, alsfrs_r=[rating_v2("2024-04-15", speech=3, walking=None)])
+    record = make_record_v2(**ALS_BASE, alsfrs_r=[rated("2024-04-15", speech=3, walking=None)])
     assessment = assess_on(record, "2024-05-01", kb)
     assert assessment.staging.kings.stage is None  # lower limb unknown: stage 1 or 2
     assert any("King's stage" in item for item in assessment.staging.missing)
@@ -136,7 +139,7 @@ def test_kings_stage_undecided_when_an_unrated_item_decides_it(kb):
 
 def test_stale_fvc_is_dated_and_asks_for_a_new_measurement(kb):
     # NICE: respiratory function tests about every 3 months
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE, respiratory=[respiratory("2024-01-10", fvc_percent_predicted=45)]
     )
     assessment = assess_on(record, "2025-03-01", kb)
@@ -154,7 +157,7 @@ def test_stale_fvc_is_dated_and_asks_for_a_new_measurement(kb):
 
 
 def _declined_niv(*measurements: dict[str, Any]) -> Any:
-    return record_v2(
+    return make_record_v2(
         **{**ALS_BASE, "interventions": [
             {"kind": "niv", "event": "offered", "date": "2024-06-02"},
             {"kind": "niv", "event": "declined", "date": "2024-06-02"},
@@ -197,14 +200,14 @@ def test_stopped_riluzole_never_continued_and_not_reoffered_after_adverse_effect
     medication: dict[str, Any] = {"name": "riluzole", "since": "2024-01-20", "until": "2024-03-01"}
     if reason:
         medication["stop_reason"] = reason
-    record = record_v2(**ALS_BASE, medications=[medication])
+    record = make_record_v2(**ALS_BASE, medications=[medication])
     riluzole = _recommendation(assess_on(record, "2024-06-01", kb), "riluzole")
     assert riluzole.action == action
     assert any("Riluzole stopped on 2024-03-01" in b for b in riluzole.because)
 
 
 def test_riluzole_continued_only_while_taken(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE, medications=[{"name": "riluzole", "since": "2024-01-20", "until": "2024-03-01"}]
     )
     assert _recommendation(assess_on(record, "2024-02-15", kb), "riluzole").action == "continue"
@@ -216,7 +219,7 @@ def test_riluzole_continued_only_while_taken(kb):
 
 def test_work_up_not_recommended_years_after_diagnosis(kb):
     # release 1 "recommended" diagnostic tests 3.7 years after diagnosis
-    assessment = assess_on(record_v2(**ALS_BASE), "2027-09-01", kb)
+    assessment = assess_on(make_record_v2(**ALS_BASE), "2027-09-01", kb)
     b12 = _plan(assessment, "vitamin_b12")
     assert b12.status == "not_needed"
     assert "ALS diagnosed on 2024-01-15" in b12.reason
@@ -224,7 +227,7 @@ def test_work_up_not_recommended_years_after_diagnosis(kb):
 
 
 def test_work_up_reopens_with_a_red_flag_recorded_after_diagnosis(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
         findings=[{"id": "sphincter_dysfunction", "present": True, "date": "2025-03-01"}],
     )
@@ -236,9 +239,9 @@ def test_work_up_reopens_with_a_red_flag_recorded_after_diagnosis(kb):
 
 
 def test_niv_alert_lists_every_criterion_met_and_says_not_yet_on_niv(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
-        alsfrs_r=[rating_v2("2024-05-01")],
+        alsfrs_r=[rated("2024-05-01")],
         respiratory=[respiratory("2024-05-01", fvc_percent_predicted=45, snip_cmh2o=30)],
     )
     alert = _alert(assess_on(record, "2024-05-15", kb), "niv_indicated")
@@ -250,7 +253,7 @@ def test_niv_alert_lists_every_criterion_met_and_says_not_yet_on_niv(kb):
 
 def test_nocturnal_desaturation_minutes_meet_the_cms_criterion(kb):
     # CMS: nocturnal SpO2 at or below 88 % for 5 minutes or more, cumulative (verified)
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
         respiratory=[
             respiratory(
@@ -264,7 +267,7 @@ def test_nocturnal_desaturation_minutes_meet_the_cms_criterion(kb):
 
 
 def test_nocturnal_time_below_90_counts_through_an_unverified_mapping(kb):
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE,
         respiratory=[
             respiratory(
@@ -278,7 +281,7 @@ def test_nocturnal_time_below_90_counts_through_an_unverified_mapping(kb):
 
 def test_cms_mip_criterion(kb):
     # CMS: MIP less negative than -60 cmH2O
-    record = record_v2(
+    record = make_record_v2(
         **ALS_BASE, respiratory=[respiratory("2024-05-01", fvc_percent_predicted=90, mip_cmh2o=55)]
     )
     assert _alert(assess_on(record, "2024-05-15", kb), "niv_indicated") is not None
@@ -289,7 +292,7 @@ def test_cms_mip_criterion(kb):
 
 @pytest.mark.parametrize(("fvc", "verdict"), [(62, "outside it"), (85, "would have fitted it")])
 def test_edaravone_says_how_the_patient_compares_with_the_trial_population(kb, fvc, verdict):
-    record = record_v2(
+    record = make_record_v2(
         **{**ALS_BASE, "jurisdiction": "US"},
         respiratory=[respiratory("2024-05-01", fvc_percent_predicted=fvc)],
     )
@@ -303,7 +306,7 @@ def test_edaravone_says_how_the_patient_compares_with_the_trial_population(kb, f
 
 
 def test_death_is_stage_5_and_nothing_is_started_after_it(kb):
-    record = record_v2(**ALS_BASE, alsfrs_r=[rating_v2("2024-11-01", speech=2)],
+    record = make_record_v2(**ALS_BASE, alsfrs_r=[rated("2024-11-01", speech=2)],
                        death={"date": "2025-01-01"})  # fmt: skip
     after = assess_on(record, "2025-02-01", kb)
     assert (after.staging.kings.stage, after.staging.mitos.stage) == ("5", 5)
@@ -319,7 +322,7 @@ def test_death_is_stage_5_and_nothing_is_started_after_it(kb):
 
 
 def _with_exam(cervical: dict[str, bool], **fields: Any) -> Any:
-    return record_v2(
+    return make_record_v2(
         **ALS_BASE, examinations=[examination("2024-01-10", cervical=cervical)], **fields
     )
 
@@ -372,7 +375,9 @@ RILUZOLE = [{"name": "riluzole", "since": "2024-01-20"}]
 @pytest.mark.parametrize(("count", "stopped"), [(1.2, True), (2.0, False)])
 def test_neutropenia_by_the_standard_definition_when_the_lab_gives_no_limit(kb, count, stopped):
     labs = [{"id": "neutrophils", "date": "2024-05-01", "value": count, "unit": "10^9/L"}]
-    assessment = assess_on(record_v2(**ALS_BASE, medications=RILUZOLE, labs=labs), "2024-05-15", kb)
+    assessment = assess_on(
+        make_record_v2(**ALS_BASE, medications=RILUZOLE, labs=labs), "2024-05-15", kb
+    )
     assert (_recommendation(assessment, "riluzole").action == "stop") is stopped
     alert = _alert(assessment, "riluzole_neutropenia")
     assert (alert is not None) is stopped
@@ -383,7 +388,7 @@ def test_neutropenia_by_the_standard_definition_when_the_lab_gives_no_limit(kb, 
 
 def test_alt_without_upper_limit_is_said_not_silently_dropped(kb):
     labs = [{"id": "alt", "date": "2024-05-01", "value": 52, "unit": "U/L"}]
-    record = record_v2(**ALS_BASE, medications=RILUZOLE, labs=labs)
+    record = make_record_v2(**ALS_BASE, medications=RILUZOLE, labs=labs)
     monitoring = _recommendation(assess_on(record, "2024-05-15", kb), "riluzole_liver_monitoring")
     assert any("without the laboratory's upper limit of normal" in b for b in monitoring.because)
 
@@ -397,13 +402,13 @@ def _encals_record(**changes: Any) -> Any:
         "symptom_onset": {"date": "2023-01-15", "site": "cervical"},
         "diagnosis_date": "2024-01-15",
         "examinations": [examination("2024-01-15", cervical=UMN_LMN, lumbosacral=UMN_LMN)],
-        "alsfrs_r": [rating_v2("2024-01-15", handwriting=2, cutting_food=2, walking=2)],
+        "alsfrs_r": [rated("2024-01-15", handwriting=2, cutting_food=2, walking=2)],
         "respiratory": [respiratory("2024-01-15", fvc_percent_predicted=90)],
         "cognition": [{"date": "2024-01-15", "ftd": False}],
         "genetics": [{"gene": "C9orf72", "result": "negative"}],
     }
     fields.update(changes)
-    return record_v2(**fields)
+    return make_record_v2(**fields)
 
 
 def test_encals_names_its_event_and_gives_survival_from_the_assessment_date(kb):
@@ -435,7 +440,7 @@ def test_encals_not_applicable_below_the_delay_turning_point(kb):
 
 def test_encals_not_applicable_with_inputs_far_from_diagnosis(kb):
     record = _encals_record(
-        alsfrs_r=[rating_v2("2025-06-01", handwriting=2)],
+        alsfrs_r=[rated("2025-06-01", handwriting=2)],
         respiratory=[respiratory("2025-06-01", fvc_percent_predicted=80)],
     )
     encals = assess_on(record, "2025-07-01", kb).prognosis.encals
@@ -491,15 +496,15 @@ def test_ftd_present_then_absent_is_absent_for_the_factor_and_for_encals(kb):
     ],
 )  # fmt: skip
 def test_thresholds_meet_unrounded_values(kb, fields, alert):
-    record = record_v2(**{**ALS_BASE, **fields})
+    record = make_record_v2(**{**ALS_BASE, **fields})
     assert _alert(assess_on(record, "2024-05-15", kb), alert) is not None
 
 
 def test_progression_rate_just_over_1_is_fast_though_shown_as_1(kb):
     # 11 points lost over 334 days (10.97 months): 1.0024 points/month
-    record = record_v2(
+    record = make_record_v2(
         **{**ALS_BASE, "symptom_onset": {"date": "2024-01-01", "site": "cervical"}},
-        alsfrs_r=[rating_v2("2024-11-30", speech=1, salivation=1, swallowing=1, handwriting=2)],
+        alsfrs_r=[rated("2024-11-30", speech=1, salivation=1, swallowing=1, handwriting=2)],
     )
     assessment = assess_on(record, "2024-12-15", kb)
     assert assessment.scores.progression_rate == 1.0
@@ -514,13 +519,96 @@ def test_progression_rate_just_over_1_is_fast_though_shown_as_1(kb):
         ({"premorbid_weight_kg": 90, "weights": [{"date": "2024-05-01", "kg": 7.5}]},
          "weight_loss_percent", "gastrostomy_indicated"),
         ({"symptom_onset": {"date": "2024-05-01", "site": "cervical"},
-          "diagnosis_date": "2024-05-02", "alsfrs_r": [rating_v2("2024-05-02", speech=1)]},
+          "diagnosis_date": "2024-05-02", "alsfrs_r": [rated("2024-05-02", speech=1)]},
          "progression_rate", "rapid_progression"),
     ],
 )  # fmt: skip
 def test_implausible_values_flagged_and_not_used_for_advice(kb, fields, score, silenced):
-    assessment = assess_on(record_v2(**{**ALS_BASE, **fields}), "2024-05-15", kb)
+    assessment = assess_on(make_record_v2(**{**ALS_BASE, **fields}), "2024-05-15", kb)
     assert score in assessment.scores.implausible
     assert _alert(assessment, silenced) is None
     assert any("implausible" in b for b in assessment.scores.because)
     json.loads(assessment.to_json(), parse_constant=lambda name: pytest.fail(name))
+
+
+# --- ages, inferred dates, uncertain variants ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "as_of", "age", "over_40"),
+    [
+        ("1985-05-10", "2025-05-09", 39.997, False),  # the day before the 40th birthday
+        ("1985-05-10", "2025-05-10", 40.0, False),  # on it: 40, not over 40
+        ("1985-05-10", "2025-05-11", 40.003, True),
+        ("1984-02-29", "2024-02-28", 39.997, False),  # a leap-day birthday in a leap year
+        ("1984-02-29", "2024-02-29", 40.0, False),
+        ("1984-02-29", "2024-03-01", 40.003, True),
+    ],
+)
+def test_age_counts_birthdays_for_facts_and_risk_factors_alike(kb, birth_date, as_of, age, over_40):
+    # One answer to "how old?": birthdays passed plus the fraction of the year since the last
+    # (a 29 February birthday falls on 1 March in other years); age_over_40 reads the same age.
+    record = make_record_v2(sex="female", birth_date=birth_date)
+    facts = patient_facts(record, as_of=dt.date.fromisoformat(as_of), kb=kb)
+    assert facts("patient.age_years").value == pytest.approx(age, abs=5e-4)
+    assessment = assess_on(record, as_of, kb)
+    factor = next(r for r in assessment.risk_factors if r.id == "age_over_40")
+    assert factor.present is over_40
+
+
+def test_dates_the_upgrade_supplied_are_marked_in_the_reasons(kb):
+    # A v1 entry without a date takes the record's latest date; a reason quoting it says so,
+    # and a record with no date at all quotes none.
+    dated = parse_record(
+        {
+            "schema": "alscare.patient/v1",
+            "id": "V1-1",
+            "sex": "male",
+            "diagnosis_date": "2024-06-01",
+            "findings": [{"id": "sialorrhea", "present": True}],
+        }
+    )
+    reasons = _recommendation(assess_on(dated, "2024-07-01", kb), "sialorrhea_treatment").because
+    assert "Sialorrhoea and drooling recorded present on 2024-06-01 (date inferred)" in reasons
+    undated = parse_record(
+        {
+            "schema": "alscare.patient/v1",
+            "id": "V1-2",
+            "sex": "male",
+            "findings": [{"id": "sialorrhea", "present": True}],
+        }
+    )
+    facts = patient_facts(undated, as_of=dt.date(2024, 7, 1), kb=kb)
+    assert (
+        facts("finding.sialorrhea").because == "Sialorrhoea and drooling recorded present (undated)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("genetics", "c9orf72", "familial"),
+    [
+        ([{"gene": "C9orf72", "result": "vus"}], None, None),
+        ([{"gene": "C9orf72", "result": "negative"}], False, False),
+        (
+            [{"gene": "C9orf72", "result": "vus"}, {"gene": "SOD1", "result": "pathogenic"}],
+            None,
+            True,
+        ),
+    ],
+)
+def test_a_variant_of_uncertain_significance_leaves_causality_open(kb, genetics, c9orf72, familial):
+    # rules/definitions.yaml causal_variant: pathogenic and likely pathogenic are causal; a VUS
+    # is neither causal nor a negative result (dharmadasa2022_genetics).
+    record = make_record_v2(
+        **ALS_BASE,
+        examinations=[examination("2024-01-15", cervical=UMN_LMN)],
+        genetics=[{**entry, "date": "2024-01-15"} for entry in genetics],
+    )
+    assessment = assess_on(record, "2024-02-01", kb)
+    assert assessment.prognosis.encals.inputs.c9orf72 is c9orf72
+    assert assessment.criteria.el_escorial.familial_laboratory_supported is familial
+
+
+def test_null_identifiers_mean_none_recorded():
+    record = make_record_v2(sex="male", identity={"name": "A Patient", "identifiers": None})
+    assert record.identity is not None and record.identity.identifiers == ()

@@ -130,7 +130,9 @@ def _measurements_due(facts: Facts) -> Fact:
     if not derived.stale:
         return Fact((), "every measurement within its repeat window")
     windows = facts.kb.rules.window_by_measurement
-    listed = "; ".join(derived.stale_reasons)
+    listed = "; ".join(
+        f"{name.replace('_', ' ')} ({note})" for name, note in derived.stale_notes.items()
+    )
     sources = tuple(
         dict.fromkeys(
             source

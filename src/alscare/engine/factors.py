@@ -8,7 +8,6 @@ variant (the knowledge base's definition), and the age factor from the age at on
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from alscare.engine.facts import Facts
@@ -62,7 +61,7 @@ def _genetic_predisposition(facts: Facts) -> Evidence:
     testing = facts("test.genetic_testing.result")
     present = [f.because for f in (*history, variant) if f.value is True]
     if testing.value == "positive":
-        present.append(f"genetic testing positive ({testing.because})")
+        present.append(testing.because)
     if present:
         return True, tuple(present)
     if any(f.value is not True and f.value is not False for f in history):
@@ -70,10 +69,7 @@ def _genetic_predisposition(facts: Facts) -> Evidence:
     if variant.value is False:
         return False, ("no family history of ALS or FTD", variant.because)
     if variant.value is None and testing.value == "negative":
-        return False, (
-            "no family history of ALS or FTD",
-            f"genetic testing negative ({testing.because})",
-        )
+        return False, ("no family history of ALS or FTD", testing.because)
     return _NOTHING
 
 
@@ -85,19 +81,8 @@ def _age_above(facts: Facts, threshold: int) -> Evidence:
     age = state.age_on(day)
     if age is None:
         return _NOTHING
-    birth = state.record.birth_date
     if onset is not None:
         fact = f"age at onset {age:.1f} years (onset {onset})"
     else:
         fact = f"age {age:.1f} years on {state.as_of} (onset not dated)"
-    if birth is not None:
-        return day > _anniversary(birth, threshold), (fact,)
     return age > threshold, (fact,)
-
-
-def _anniversary(birth: dt.date, years: int) -> dt.date:
-    """The date ``years`` after ``birth``; a 29 February birthday falls on 1 March."""
-    try:
-        return birth.replace(year=birth.year + years)
-    except ValueError:
-        return dt.date(birth.year + years, 3, 1)

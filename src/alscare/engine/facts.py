@@ -208,6 +208,14 @@ def number_text(value: float, digits: int = 1) -> str:
     return "0" if text in {"", "-0"} else text
 
 
-def on(date: dt.date | None) -> str:
-    """`` on 2025-01-10``, or nothing for an undated entry."""
-    return f" on {date.isoformat()}" if date is not None else ""
+def on(date: dt.date | None, inferred: bool = False, word: str = "on") -> str:
+    """`` on 2025-01-10`` (or ``since``, ``from``...), or nothing for an undated entry. A date
+    the v1 upgrade supplied says so: it is the record's latest date, or none at all for a
+    record without dates."""
+    if date is None:
+        return ""
+    if not inferred:
+        return f" {word} {date.isoformat()}"
+    if date == dt.date.min:
+        return " (undated)"
+    return f" {word} {date.isoformat()} (date inferred)"

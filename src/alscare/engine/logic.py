@@ -4,7 +4,8 @@
 over the fact values. Only for a rule that holds does :func:`explain` build its reasons, with
 the condition's compiled explainer, which finds the deciding leaves and named conditions:
 
-* a leaf gives the sentence of its fact, with the threshold it was compared with;
+* a leaf gives the sentence of its fact, with the limit it was compared with (a named
+  threshold, with its sources, or a number), stated as the bound that holds;
 * ``all`` that holds gives the reasons of every part, ``any`` those of every part that holds;
 * ``not`` gives the reasons its part fails: a failing ``all`` names the parts that fail, a
   failing ``any`` every part, and a named condition that fails says so by its ``label_false``
@@ -104,8 +105,8 @@ def _named(condition_id: str, value: bool, facts: Facts) -> Explanation:
     return found
 
 
-# How a leaf compared with a named threshold reads, when it holds and when it fails, with the
-# threshold's sources and verification: worked out once per leaf and knowledge base.
+# How a leaf compared with a limit reads, when it holds and when it fails, with the sources and
+# verification of a named threshold: worked out once per leaf and knowledge base.
 _Comparison = tuple[str, str, tuple[str, ...], bool]
 
 
@@ -113,18 +114,48 @@ def _comparisons(kb: KnowledgeBase) -> dict[int, _Comparison]:
     comparisons: dict[int, _Comparison] = {}
     for _, condition in root_conditions_of(kb):
         for leaf in facts_in(condition):
-            threshold_id = leaf.threshold_id
-            if threshold_id is None:
+            test, limit = leaf.test
+            if test not in BOUNDS:
                 continue
-            threshold = kb.rules.threshold_by_id[threshold_id]
-            words = f"{BOUNDS[leaf.test[0]][0]} {number_text(threshold.value)} {threshold.unit}"
+            unit: str | None
+            if isinstance(limit, str):
+                threshold = kb.rules.threshold_by_id[limit]
+                value, unit = threshold.value, threshold.unit
+                sources, verified = threshold.source_ids, threshold.verified
+            else:
+                assert isinstance(limit, float | int)  # a bound is a number or a threshold id
+                value, unit, sources, verified = limit, _unit_of(leaf, kb), (), True
+            quantity = _quantity(value, unit)
+            held, failed = BOUNDS[test][0], BOUNDS[_COMPLEMENT[test]][0]
             comparisons[id(leaf)] = (
-                f" ({words})",
-                f" (not {words})",
-                threshold.source_ids,
-                threshold.verified,
+                f" ({held} {quantity})",
+                f" ({failed} {quantity})",
+                sources,
+                verified,
             )
     return comparisons
+
+
+# A bound that fails is stated as the bound that holds: "not below 50 %" reads "at least 50 %".
+_COMPLEMENT = {"below": "at_least", "at_least": "below", "at_most": "above", "above": "at_most"}
+
+
+def _quantity(value: float, unit: str | None) -> str:
+    """``3 points``, ``1 region``, ``80 %``: a plural unit word is singular after exactly 1."""
+    if unit is None:
+        return number_text(value)
+    if value == 1 and unit.isalpha() and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{number_text(value)} {unit}"
+
+
+def _unit_of(leaf: FactTest, kb: KnowledgeBase) -> str | None:
+    """The unit a literal limit is written in: the fact's, or its investigation's canonical."""
+    unit = leaf.spec.unit
+    if unit != "investigation":
+        return unit
+    conversion = kb.diagnosis.conversion(leaf.name.args[0])
+    return conversion.canonical if conversion is not None else None
 
 
 def _leaf(test: FactTest, value: bool, facts: Facts, reasons: _Reasons) -> None:

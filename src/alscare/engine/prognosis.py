@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alscare.engine.facts import Facts, number_text
+from alscare.engine.facts import Facts, number_text, on
 from alscare.engine.scores import alsfrs_r_total, progression_rate
 from alscare.engine.state import PatientState, months_between
 from alscare.knowledge import KnowledgeBase
@@ -281,11 +281,12 @@ def _event_reached(state: PatientState) -> str | None:
     events = state.interventions or {}
     for event in events.get(InterventionKind.TRACHEOSTOMY, ()):
         if event.event == InterventionEvent.STARTED:
-            return f"tracheostomy on {event.date}"
+            return f"tracheostomy{on(event.date, event.date_inferred)}"
     for event in events.get(InterventionKind.NIV, ()):
         hours = event.hours_per_day or 0
         if event.event == InterventionEvent.STARTED and hours > _EVENT_NIV_HOURS:
-            return f"NIV over {_EVENT_NIV_HOURS} hours a day from {event.date}"
+            started = on(event.date, event.date_inferred, "from")
+            return f"NIV over {_EVENT_NIV_HOURS} hours a day{started}"
     return None
 
 

@@ -11,14 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Protocol
 
 from alscare.engine.facts import Fact, FactFunctions, Facts, number_text, on
-from alscare.engine.state import EMG_FINDINGS, PatientState, months_between
+from alscare.engine.state import EMG_FINDINGS, PatientState, RegionExam, months_between
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.diagnosis import Investigation
 from alscare.knowledge.treatment import Drug
-from alscare.schemas.common import LabValue, RespiratoryMeasurement, TestEntry
-from alscare.schemas.patient import Finding, InterventionRecord, Medication
+from alscare.schemas.common import GeneticResultEntry, LabValue, RespiratoryMeasurement, TestEntry
+from alscare.schemas.patient import (
+    CareEvent,
+    CognitionEntry,
+    Finding,
+    InterventionRecord,
+    Medication,
+)
 from alscare.schemas.vocabulary import (
     AlsfrsItem,
     CareKind,
@@ -82,10 +89,22 @@ def _window_sources(facts: Facts, measurement: str, date: dt.date) -> tuple[str,
 # --- findings, examination, EMG -------------------------------------------------------------------
 
 
+class _DatedEntry(Protocol):
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def date_inferred(self) -> bool: ...
+
+
+def _dated(entry: _DatedEntry) -> str:
+    """`` on <date>`` of an entry, saying so when the v1 upgrade supplied the date."""
+    return on(entry.date, entry.date_inferred)
+
+
 def _statement(entry: Finding, label: str) -> str:
     where = f" ({entry.region.value} region)" if entry.region is not None else ""
     state = "present" if entry.present else "absent"
-    return f"{label}{where} recorded {state} on {entry.date}"
+    return f"{label}{where} recorded {state}{_dated(entry)}"
 
 
 # A statement about a finding or a sign: what it says, and the sentence that says it (written
@@ -97,9 +116,10 @@ def _entry_statements(entries: Iterable[Finding], label: str) -> list[Said]:
     return [(entry.present, partial(_statement, entry, label)) for entry in entries]
 
 
-def _sign_sentence(found: bool, sign: str, region: Region, date: dt.date) -> str:
+def _sign_sentence(found: bool, sign: str, region: Region, exam: RegionExam) -> str:
     prefix = "" if found else "no "
-    return f"{prefix}{_words(sign)} on examination of the {region.value} region on {date}"
+    when = on(exam.date, exam.inferred)
+    return f"{prefix}{_words(sign)} on examination of the {region.value} region{when}"
 
 
 def _exam_sign_statements(state: PatientState, sign: str, regions: Iterable[Region]) -> list[Said]:
@@ -110,19 +130,20 @@ def _exam_sign_statements(state: PatientState, sign: str, regions: Iterable[Regi
         exam = state.exam.get(region)
         if exam is not None:
             found = getattr(exam.signs, sign) is True
-            said.append((found, partial(_sign_sentence, found, sign, region, exam.date)))
+            said.append((found, partial(_sign_sentence, found, sign, region, exam)))
     return said
 
 
-def _screen_sentence(value: bool, label: str, date: dt.date) -> str:
-    return f"{label} {'recorded' if value else 'not found'} on the cognitive screen of {date}"
+def _screen_sentence(value: bool, label: str, screen: CognitionEntry) -> str:
+    said = "recorded" if value else "not found"
+    return f"{label} {said} on the cognitive screen{_dated(screen)}"
 
 
 def _screen_statement(state: PatientState, field: str, label: str) -> list[Said]:
     for screen in reversed(state.cognition):
         value = getattr(screen, field)
         if value is not None:
-            return [(value, partial(_screen_sentence, value, label, screen.date))]
+            return [(value, partial(_screen_sentence, value, label, screen))]
     return []
 
 
@@ -132,7 +153,9 @@ def _finding_said(facts: Facts, finding_id: str) -> list[Said]:
     topic = facts.topic_findings[finding_id]
     state = facts.state
     entries = state.findings.get(finding_id)
-    said = _entry_statements(entries.values(), topic.label) if entries else []
+    said = (
+        _entry_statements(_where_it_belongs(entries, topic.region), topic.label) if entries else []
+    )
     if topic.exam_sign is not None:
         regions = (topic.region,) if topic.region is not None else _REGIONS
         said += _exam_sign_statements(state, topic.exam_sign, regions)
@@ -142,6 +165,16 @@ def _finding_said(facts: Facts, finding_id: str) -> list[Said]:
 
 
 _REGIONS = tuple(Region)
+
+
+def _where_it_belongs(
+    entries: dict[str | None, Finding], region: Region | None
+) -> Iterable[Finding]:
+    """The entries that speak of a finding of one region (foot drop: lumbosacral): those of
+    that region or of none. Looked for elsewhere, it was not looked for at all."""
+    if region is None:
+        return entries.values()
+    return [entry for where, entry in entries.items() if where is None or where == region]
 
 
 def _deciding(said: list[Said]) -> tuple[bool | None, list[Said]]:
@@ -192,7 +225,12 @@ def _findings(facts: Facts) -> dict[str, Fact]:
 def _finding_in_region(facts: Facts, finding_id: str, region: str) -> Fact:
     topic = facts.kb.topic.finding(finding_id)
     state = facts.state
-    entry = state.findings.get(finding_id, {}).get(region)
+    by_region = state.findings.get(finding_id, {})
+    entry = by_region.get(region)
+    if entry is None:
+        # absent without a region is absent everywhere; present without one does not say where
+        anywhere = by_region.get(None)
+        entry = anywhere if anywhere is not None and not anywhere.present else None
     said = [] if entry is None else _entry_statements((entry,), topic.label)
     if topic.exam_sign is not None:
         said += _exam_sign_statements(state, topic.exam_sign, (Region(region),))
@@ -275,7 +313,7 @@ def _emg(facts: Facts) -> dict[str, Fact]:
     state = facts.state
     studies = state.emg_studies
     stated = {
-        "emg.done": Fact(True, lambda: f"EMG/NCS recorded on {studies[-1].date}")
+        "emg.done": Fact(True, lambda: f"EMG/NCS recorded{_dated(studies[-1])}")
         if studies
         else Fact(False, "no EMG/NCS recorded")
     }
@@ -339,7 +377,7 @@ def _recorded_elsewhere(
     studies = state.emg_studies
     label = investigation.label
     if investigation.recorded_as == "emg" and studies:
-        return lambda: f"{label} recorded on {studies[-1].date}"
+        return lambda: f"{label} recorded{_dated(studies[-1])}"
     if investigation.recorded_as == "rns":
         found = [
             (name, value_date)
@@ -477,15 +515,24 @@ def variant_fact(facts: Facts, symbol: str) -> Fact:
             definition.source_ids,
             definition.verified,
         )
+    open_results = [entry for entry in tested if entry.result in definition.uncertain]
+    if open_results:
+        return Fact(
+            None,
+            lambda: "causal variant not settled: " + _results(open_results),
+            definition.source_ids,
+            definition.verified,
+        )
     return Fact(
         False,
-        lambda: (
-            f"no causal variant in {which} ("
-            + ", ".join(f"{e.gene} {_words(e.result)}" for e in tested)
-            + ")"
-        ),
+        lambda: f"no causal variant in {which} ({_results(tested)})",
         definition.source_ids,
+        definition.verified,
     )
+
+
+def _results(entries: Iterable[GeneticResultEntry]) -> str:
+    return ", ".join(f"{entry.gene} {_words(entry.result)}" for entry in entries)
 
 
 @fact("genetics.untested_panel_genes")
@@ -552,20 +599,20 @@ def _diagnosed(facts: Facts) -> Fact:
 
 @fact("patient.months_since_onset")
 def _months_since_onset(facts: Facts) -> Fact:
-    onset = facts.state.onset
-    if onset is None:
-        return Fact(None, "symptom onset not recorded")
-    months = months_between(onset, facts.state.as_of)
-    return Fact(months, lambda: f"{number_text(months)} months since symptom onset on {onset}")
+    return _months_since(facts, facts.state.onset, "symptom onset", "symptom onset not recorded")
 
 
 @fact("patient.months_since_diagnosis")
 def _months_since_diagnosis(facts: Facts) -> Fact:
     diagnosed = facts.state.diagnosis_date
-    if diagnosed is None:
-        return Fact(None, "no diagnosis of ALS recorded")
-    months = months_between(diagnosed, facts.state.as_of)
-    return Fact(months, lambda: f"{number_text(months)} months since the diagnosis on {diagnosed}")
+    return _months_since(facts, diagnosed, "the diagnosis", "no diagnosis of ALS recorded")
+
+
+def _months_since(facts: Facts, since: dt.date | None, what: str, unknown: str) -> Fact:
+    if since is None:
+        return Fact(None, unknown)
+    months = months_between(since, facts.state.as_of)
+    return Fact(months, lambda: f"{number_text(months)} months since {what} on {since}")
 
 
 @fact("patient.deceased")
@@ -973,7 +1020,7 @@ def _latest_event(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
     if not events:
         return Fact("none", f"no {label} offered or started")
     latest = events[-1]
-    return Fact(latest.event.value, lambda: f"{label} {latest.event.value} on {latest.date}")
+    return Fact(latest.event.value, lambda: f"{label} {latest.event.value}{_dated(latest)}")
 
 
 def _in_place(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
@@ -981,9 +1028,10 @@ def _in_place(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
     if latest is None:
         return Fact(False, f"no {label}: not in place")
     if latest.event != InterventionEvent.STARTED:
-        return Fact(False, lambda: f"{label} {latest.event.value} on {latest.date}: not in place")
+        return Fact(False, lambda: f"{label} {latest.event.value}{_dated(latest)}: not in place")
     hours = f", {number_text(latest.hours_per_day)} h/day" if latest.hours_per_day else ""
-    return Fact(True, lambda: f"{label} in place since {latest.date}{hours}")
+    since = on(latest.date, latest.date_inferred, "since")
+    return Fact(True, lambda: f"{label} in place{since}{hours}")
 
 
 def _needed(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
@@ -992,7 +1040,7 @@ def _needed(label: str, events: tuple[InterventionRecord, ...]) -> Fact:
     if not decided:
         return Fact(False, f"no {label} provided, trialled or refused")
     first = decided[0]
-    return Fact(True, lambda: f"{label} {first.event.value} on {first.date}")
+    return Fact(True, lambda: f"{label} {first.event.value}{_dated(first)}")
 
 
 _NIV_MEASURES: tuple[tuple[str, str, str, bool], ...] = (
@@ -1064,14 +1112,12 @@ def _care(facts: Facts) -> dict[str, Fact]:
         if event is None:
             stated[f"care.{kind.value}"] = Fact(False, f"no {_words(kind)} recorded")
         else:
-            stated[f"care.{kind.value}"] = Fact(
-                True, partial(_care_sentence, kind.value, event.date)
-            )
+            stated[f"care.{kind.value}"] = Fact(True, partial(_care_sentence, kind.value, event))
     return stated
 
 
-def _care_sentence(kind: str, date: dt.date) -> str:
-    return f"{_words(kind)} on {date}"
+def _care_sentence(kind: str, event: CareEvent) -> str:
+    return f"{_words(kind)}{_dated(event)}"
 
 
 @fact("cognition.ecas_total")
@@ -1079,7 +1125,8 @@ def _ecas_total(facts: Facts) -> Fact:
     for screen in reversed(facts.state.cognition):
         if screen.ecas_total is not None:
             return Fact(
-                float(screen.ecas_total), f"ECAS total {screen.ecas_total}/136 on {screen.date}"
+                float(screen.ecas_total),
+                f"ECAS total {screen.ecas_total}/136{_dated(screen)}",
             )
     return Fact(None, "no ECAS recorded")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from alscare.engine.facts import Facts
+from alscare.engine.facts import Facts, on
 from alscare.engine.state import RegionExam
 from alscare.knowledge.diagnosis import EmgDenervationRule, RegionRules
 from alscare.schemas.common import EmgRegion, ExamRegion
@@ -59,7 +59,7 @@ def _status(region: Region, facts: Facts, rules: RegionRules) -> dict[str, objec
         main = _emg_reading(region, emg.changes, rules, rules.emg_gold_coast_awaji)
         strict = _emg_reading(region, emg.changes, rules, rules.emg_el_escorial)
         lmn_emg, lmn_emg_eec = main.positive, strict.positive
-        because.append(f"{main.because} (needle EMG on {emg.date})")
+        because.append(f"{main.because} (needle EMG{on(emg.date, emg.inferred)})")
         if main.positive and not strict.positive:
             because.append(
                 f"{region.value}: denervation shown only by fasciculation potentials, which "
@@ -123,7 +123,7 @@ def _clinical(
         return None, None
     signs, set_aside = umn_signs(exam.signs, facts, rules)
     because.extend(f"{name}: {reason}" for reason in set_aside)
-    when = f"examination on {exam.date}"
+    when = f"examination{on(exam.date, exam.inferred)}"
     if signs:
         because.append(f"{name}: UMN signs ({', '.join(_text(s) for s in signs)}; {when})")
     else:

@@ -112,7 +112,8 @@ class DerivedScores:
     values: dict[str, Derived] = field(default_factory=dict)
     band: str | None = None
     stale: tuple[str, ...] = ()
-    stale_reasons: tuple[str, ...] = ()
+    # why each stale score is stale, by score
+    stale_notes: dict[str, str] = field(default_factory=dict)
     because: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -147,9 +148,20 @@ class DerivedScores:
             },
             stale=self.stale,
             implausible=tuple(n for n, d in self.values.items() if d.implausible is not None),
+            notes=self.notes(),
             verified=self.verified,
         )
         return scores
+
+    def notes(self) -> dict[str, str]:
+        """Why each stale or implausible score is flagged, in the order of the scores."""
+        notes = dict(self.stale_notes)
+        for name, derived in self.values.items():
+            if derived.implausible is not None:
+                stale = notes.get(name)
+                implausible = f"implausible, not used for advice: {derived.implausible}"
+                notes[name] = f"{stale}; {implausible}" if stale else implausible
+        return notes
 
 
 def derived_scores(facts: Facts) -> DerivedScores:
@@ -304,10 +316,11 @@ def _add_checked(found: DerivedScores, kb: KnowledgeBase, name: str, derived: De
 
 
 def _staleness(state: PatientState, kb: KnowledgeBase, found: DerivedScores) -> None:
-    dates: dict[str, dt.date] = {name: derived.date for name, derived in found.values.items()}
+    dates: dict[str, dt.date] = {}
     if found.rating is not None:
         dates["alsfrs_r"] = found.rating["date"]
-    stale_names, reasons = [], []
+    dates.update((name, derived.date) for name, derived in found.values.items())
+    stale_names, notes = [], {}
     windows = kb.rules.window_by_measurement
     for name, date in dates.items():
         measurement = _WINDOW_OF.get(name)
@@ -316,10 +329,10 @@ def _staleness(state: PatientState, kb: KnowledgeBase, found: DerivedScores) -> 
         stale_names.append(name)
         window = windows[measurement]
         age = number_text(months_between(date, state.as_of))
-        reasons.append(
-            f"{name.replace('_', ' ')} (latest on {date}, {age} months old; {window.label} "
-            f"every {number_text(window.months)} months)"
+        notes[name] = (
+            f"stale: of {date}, {age} months before the assessment date ({window.label} "
+            f"every {number_text(window.months)} months); a new measurement is due"
         )
         found.missing.append(f"a new {window.label.removesuffix('s')}: the latest is of {date}")
         found.sources += window.source_ids
-    found.stale, found.stale_reasons = tuple(stale_names), tuple(reasons)
+    found.stale, found.stale_notes = tuple(stale_names), notes

@@ -84,12 +84,29 @@ def months_between(start: dt.date, end: dt.date) -> float:
     return (end - start).days / DAYS_PER_MONTH
 
 
+def years_of_age(birth: dt.date, day: dt.date) -> float:
+    """Age on ``day`` as people count it: the birthdays passed, plus the fraction of the year
+    since the last one (so an age threshold is crossed on the birthday itself)."""
+    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    last, following = _birthday(birth, years), _birthday(birth, years + 1)
+    return years + (day - last).days / (following - last).days
+
+
+def _birthday(birth: dt.date, years: int) -> dt.date:
+    """The date ``years`` after ``birth``; a 29 February birthday falls on 1 March."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return dt.date(birth.year + years, 3, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class RegionExam:
     """A region's current examination: the signs and the date of the examination."""
 
     date: dt.date
     signs: ExamRegion
+    inferred: bool = False  # the date was supplied by the v1 upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +115,7 @@ class RegionEmg:
 
     date: dt.date
     changes: EmgRegion
+    inferred: bool = False  # the date was supplied by the v1 upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +173,11 @@ class PatientState:
         return None
 
     def age_on(self, day: dt.date) -> float | None:
-        """Age in years on ``day``: from the birth date, else from an age and its date."""
+        """Age in years on ``day``: from the birth date (by birthdays), else from an age and
+        the date it was recorded."""
         record = self.record
         if record.birth_date is not None:
-            return months_between(record.birth_date, day) / 12
+            return years_of_age(record.birth_date, day)
         if record.age_years is not None and record.age_on is not None:
             return record.age_years + months_between(record.age_on, day) / 12
         return None
@@ -170,7 +189,7 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
     onset = record.symptom_onset.date if record.symptom_onset else None
     examinations = cut.series(record.examinations, "examination", _date)
     emg_studies = cut.series(record.emg_studies, "EMG study", _date)
-    findings = cut.series(record.findings, "finding", _date, lambda f: f"{f.id}.{f.region}")
+    findings = cut.series(record.findings, "finding", _date, _finding_kind)
     interventions = (
         None
         if record.interventions is None
@@ -225,6 +244,12 @@ def _onset_site(
     if record.symptom_onset is None or (onset is not None and kept is None):
         return None
     return record.symptom_onset.site
+
+
+def _finding_kind(finding: Finding) -> str:
+    # On one day the entry without a region comes first, so that it does not clear the
+    # regional entries of the same day (see _current_findings).
+    return f"{finding.id}.{finding.region or ''}"
 
 
 def _id(entry: Any) -> str:
@@ -312,7 +337,7 @@ def _current_exams(examinations: Iterable[Examination]) -> dict[Region, RegionEx
     for examination in examinations:  # date order: a later examination replaces an earlier one
         for region, signs in examination.regions.items():
             if signs is not None:
-                current[region] = RegionExam(examination.date, signs)
+                current[region] = RegionExam(examination.date, signs, examination.date_inferred)
     return {region: current[region] for region in Region if region in current}
 
 
@@ -321,7 +346,7 @@ def _current_emg(studies: Iterable[EmgStudy]) -> dict[Region, RegionEmg]:
     for study in studies:
         for region, changes in study.regions.items():
             if changes is not None:
-                current[region] = RegionEmg(study.date, changes)
+                current[region] = RegionEmg(study.date, changes, study.date_inferred)
     return {region: current[region] for region in Region if region in current}
 
 

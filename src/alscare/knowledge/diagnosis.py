@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, by_id, indexed, private
+from alscare.knowledge.base import Cited, Frozen, indexed
 from alscare.knowledge.rules import Condition
 from alscare.schemas.common import TEST_UNITS
 from alscare.schemas.vocabulary import (
@@ -344,23 +344,6 @@ class DiagnosisRules(Frozen):
     investigations: tuple[Investigation, ...]
     differentials: tuple[Differential, ...]
 
-    # Lookups by id, built once with the tuples they index (a ``model_copy`` that replaces a
-    # tuple keeps the old index, which is then ignored).
-    _investigations: tuple[tuple[Investigation, ...], dict[str, Investigation]] | None = (
-        PrivateAttr(default=None)
-    )
-    _differentials: tuple[tuple[Differential, ...], dict[str, Differential]] | None = PrivateAttr(
-        default=None
-    )
-    _units: tuple[tuple[UnitConversion, ...], dict[str, UnitConversion]] | None = PrivateAttr(
-        default=None
-    )
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._investigations = (self.investigations, _first_by(self.investigations, "id"))
-        self._differentials = (self.differentials, _first_by(self.differentials, "id"))
-        self._units = (self.units, _first_by(self.units, "investigation"))
-
     @model_validator(mode="after")
     def _complete_and_consistent(self) -> DiagnosisRules:
         _every_id_once("investigations", [i.id for i in self.investigations], InvestigationId)
@@ -383,34 +366,29 @@ class DiagnosisRules(Frozen):
             raise _fault(("units",), "one conversion per investigation")
         return self
 
-    @indexed("investigations")
+    @indexed
     def investigation_by_id(self) -> dict[str, Investigation]:
         return {investigation.id.value: investigation for investigation in self.investigations}
 
+    @indexed
+    def differential_by_id(self) -> dict[str, Differential]:
+        return {differential.id.value: differential for differential in self.differentials}
+
+    @indexed
+    def conversion_by_investigation(self) -> dict[str, UnitConversion]:
+        return {conversion.investigation.value: conversion for conversion in self.units}
+
     def investigation(self, investigation_id: str) -> Investigation:
         """The investigation with this id (every vocabulary investigation is present)."""
-        return by_id(self, "_investigations", self.investigations, investigation_id)
+        return self.investigation_by_id[investigation_id]
 
     def differential(self, differential_id: str) -> Differential:
         """The differential with this id (every vocabulary differential is present)."""
-        return by_id(self, "_differentials", self.differentials, differential_id)
+        return self.differential_by_id[differential_id]
 
     def conversion(self, investigation_id: str) -> UnitConversion | None:
         """The unit conversion of a numeric investigation, if it has one."""
-        memo: tuple[tuple[UnitConversion, ...], dict[str, UnitConversion]] | None = private(
-            self, "_units"
-        )
-        if memo is not None and memo[0] is self.units:
-            return memo[1].get(investigation_id)
-        return next((c for c in self.units if c.investigation == investigation_id), None)
-
-
-def _first_by(items: Iterable[Any], attribute: str) -> dict[str, Any]:
-    """Items by the value of one attribute, the first item of each value."""
-    index: dict[str, Any] = {}
-    for item in items:
-        index.setdefault(getattr(item, attribute), item)
-    return index
+        return self.conversion_by_investigation.get(investigation_id)
 
 
 def _every_id_once(field: str, ids: Sequence[str], vocabulary: Iterable[StrEnum]) -> None:

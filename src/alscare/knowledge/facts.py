@@ -140,17 +140,20 @@ CATALOGUE: Final[tuple[FactSpec, ...]] = (
         "yes_no",
         "Whether the finding is present: for each region, the latest entry on or before the "
         "assessment date decides (an entry without a region speaks for every region, so it "
-        "replaces earlier entries of any region); present if a current entry says so. A "
-        "finding the topic equates with an examination sign (muscle atrophy = wasting, "
-        "hyperreflexia, fasciculations) is also present when the current examination of a "
-        "region shows that sign; ftd_features also when the latest cognitive screen records "
-        "FTD. Unknown when never recorded.",
+        "replaces earlier entries of any region); present if a current entry says so, absent "
+        "if every current entry says absent. A finding of one region in the topic (foot drop: "
+        "lumbosacral) reads only entries of that region or of none. A finding the topic "
+        "equates with an examination sign (muscle atrophy = wasting, hyperreflexia, "
+        "fasciculations) is also present when the current examination of a region shows that "
+        "sign, and not found where an examined region lacks it; ftd_features also follows the "
+        "latest cognitive screen that records FTD. Unknown when never recorded.",
     ),
     _spec(
         "finding.{finding}.{region}",
         "yes_no",
         "Whether the finding is present in that region: the current entry recorded for the "
-        "region decides (an entry without a region that came later replaces it, as above). "
+        "region decides; a later entry without a region replaces it (as above) and, when it "
+        "says absent, is absent in every region (present without a region does not say where). "
         "Unknown when never recorded for the region.",
     ),
     _spec(

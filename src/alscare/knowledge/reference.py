@@ -98,7 +98,9 @@ by the compiled language itself:
 <<tables>>
 
 The reasons of a rule that holds are built from its condition: a leaf gives the sentence of its
-fact (with the threshold it was compared with); `all` gives the reasons of every part, `any`
+fact, with the limit it was compared with written as the bound that holds ("FVC 45 % predicted
+(below 50 % predicted)", "... (at least 50 % predicted)" when the test fails); `all` gives the
+reasons of every part, `any`
 those of every part that holds; `not` gives the reasons its part fails, and a named condition
 that fails says so in its `label_false` when it has one.
 """

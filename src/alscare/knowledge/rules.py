@@ -291,9 +291,18 @@ class MimicDefinition(Cited):
 
 
 class CausalVariantDefinition(Cited):
-    """Which classifications of a genetic result count as a causal variant."""
+    """Which classifications of a genetic result count as a causal variant, and which leave
+    the question open (a gene with such a result is neither causal nor cleared)."""
 
     results: Annotated[tuple[GeneticResult, ...], Field(min_length=1)]
+    uncertain: tuple[GeneticResult, ...] = ()
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> CausalVariantDefinition:
+        both = sorted(set(self.results) & set(self.uncertain))
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both causal and uncertain")
+        return self
 
 
 Measurement = Literal["alsfrs_r", "fvc_percent_predicted", "weight"]
@@ -334,19 +343,19 @@ class RuleLibrary(Frozen):
     repeat_windows: tuple[RepeatWindow, ...]
     implausible: tuple[ImplausibleLimit, ...]
 
-    @indexed("thresholds")
+    @indexed
     def threshold_by_id(self) -> dict[str, Threshold]:
         return {threshold.id: threshold for threshold in self.thresholds}
 
-    @indexed("conditions")
+    @indexed
     def condition_by_id(self) -> dict[str, NamedCondition]:
         return {named.id: named for named in self.conditions}
 
-    @indexed("repeat_windows")
+    @indexed
     def window_by_measurement(self) -> dict[str, RepeatWindow]:
         return {window.measurement: window for window in self.repeat_windows}
 
-    @indexed("implausible")
+    @indexed
     def implausible_by_value(self) -> dict[str, ImplausibleLimit]:
         return {limit.value: limit for limit in self.implausible}
 

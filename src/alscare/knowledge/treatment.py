@@ -121,7 +121,7 @@ class Drug(Frozen):
     def status_in(self, jurisdiction: Jurisdiction) -> DrugStatus | None:
         return next((s for s in self.status if s.jurisdiction == jurisdiction), None)
 
-    @indexed("names")
+    @indexed
     def name_pattern(self) -> re.Pattern[str]:
         """Any of the drug's names as a whole word (any case)."""
         spellings = (self.id.replace("_", " "), *self.names)
@@ -229,17 +229,17 @@ class TreatmentRules(Frozen):
             for step in group.steps:
                 yield group, step
 
-    @indexed("recommendation_rules")
+    @indexed
     def rules_by_step(self) -> dict[str, tuple[RecommendationRule, ...]]:
         """The rules of each step, in file order."""
         return _grouped(self.recommendation_rules, "step")
 
-    @indexed("alert_rules")
+    @indexed
     def rules_by_alert(self) -> dict[str, tuple[AlertRule, ...]]:
         """The rules of each alert, in file order; the alerts in the order of their first rule."""
         return _grouped(self.alert_rules, "alert")
 
-    @indexed("drugs")
+    @indexed
     def drug_by_id(self) -> dict[str, Drug]:
         return {drug.id: drug for drug in self.drugs}
 

@@ -59,7 +59,7 @@ ASSESSMENT_SCHEMA: Final = "alscare.assessment/v1"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class AlsfrsScore(_Model):
@@ -75,7 +75,8 @@ class AlsfrsScore(_Model):
 class Scores(_Model):
     """The scores of the assessment date. ``dates`` gives the date of each score's measurement,
     ``stale`` the scores older than the knowledge base's repeat window, ``implausible`` those
-    beyond its data-quality limits (shown, but not used for advice)."""
+    beyond its data-quality limits (shown, but not used for advice), ``notes`` why each of
+    those is flagged, in words every view shows as they are."""
 
     alsfrs_r: AlsfrsScore | None = None
     progression_rate: float | None = None
@@ -90,6 +91,7 @@ class Scores(_Model):
     dates: dict[str, dt.date] = Field(default_factory=dict)
     stale: tuple[str, ...] = ()
     implausible: tuple[str, ...] = ()
+    notes: dict[str, str] = Field(default_factory=dict)
     verified: bool = True
 
 
@@ -313,7 +315,9 @@ class Assessment(_Model):
     missing: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     def cited_sources(self) -> tuple[str, ...]:
         """Every source id any conclusion cites, once each, in order of first citation."""

@@ -66,7 +66,10 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    # NaN and infinity are never a measurement: they are refused where the field is named
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_enum_values=False, allow_inf_nan=False
+    )
 
 
 class SymptomOnset(Model):
@@ -157,6 +160,15 @@ class RespiratoryMeasurement(Model):
     @classmethod
     def _null_symptoms_are_none(cls, value: Any) -> Any:
         return () if value is None else value
+
+    @field_validator("symptoms")
+    @classmethod
+    def _a_set_in_vocabulary_order(
+        cls, value: tuple[RespiratorySymptom, ...]
+    ) -> tuple[RespiratorySymptom, ...]:
+        # the symptoms of one measurement are a set: their list order must change nothing
+        given = set(value)
+        return tuple(symptom for symptom in RespiratorySymptom if symptom in given)
 
 
 class WeightEntry(Model):

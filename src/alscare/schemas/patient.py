@@ -50,6 +50,7 @@ from alscare.schemas.vocabulary import (
 
 __all__ = [
     "PATIENT_SCHEMA",
+    "SERIES",
     "AlsfrsRating",
     "CareEvent",
     "CognitionEntry",
@@ -82,6 +83,11 @@ class Identity(Model):
 
     name: Text | None = None
     identifiers: tuple[Identifier, ...] = ()
+
+    @field_validator("identifiers", mode="before")
+    @classmethod
+    def _null_is_none_recorded(cls, value: Any) -> Any:
+        return () if value is None else value
 
 
 class Finding(Model):
@@ -260,7 +266,9 @@ class PatientRecord(Model):
     care: tuple[CareEvent, ...] = ()
     death: Death | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -300,35 +308,26 @@ class PatientRecord(Model):
         return {"schema": PATIENT_SCHEMA, **data}
 
 
-_SERIES = (
+#: The series of dated entries, in the record's order (``death`` is one more dated part).
+SERIES: Final = (
     "findings",
     "examinations",
     "emg_studies",
     "tests",
     "genetics",
-    "risk_factors",
     "alsfrs_r",
     "respiratory",
     "weights",
     "cognition",
     "medications",
-    "labs",
-    "care",
-)
-_DATED_SERIES = (
-    "findings",
-    "examinations",
-    "emg_studies",
-    "tests",
-    "genetics",
-    "alsfrs_r",
-    "respiratory",
-    "weights",
-    "cognition",
     "interventions",
     "labs",
     "care",
 )
+# What null turns into an empty list ("interventions" keeps its null: not recorded).
+_SERIES = (*(name for name in SERIES if name != "interventions"), "risk_factors")
+# The series dated by a "date" field (a medication by "since" and "until").
+_DATED_SERIES = tuple(name for name in SERIES if name != "medications")
 # An age and a birth date that disagree by more than this are a typing error, not rounding.
 _AGE_TOLERANCE_YEARS: Final = 1.0
 

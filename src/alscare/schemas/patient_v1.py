@@ -160,7 +160,9 @@ class PatientRecordV1(Model):
     labs: tuple[LabValue, ...] = ()
     care: CareV1 | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from alscare.schemas.patient import PATIENT_SCHEMA, PatientRecord
 from alscare.schemas.patient_v1 import PATIENT_SCHEMA_V1, PatientRecordV1
 from alscare.schemas.upgrade import upgrade
 
-__all__ = ["SCHEMAS", "parse_record", "parse_record_json", "parse_record_v1"]
+__all__ = ["SCHEMAS", "load_json", "parse_record", "parse_record_json", "parse_record_v1"]
 
 SCHEMAS: Final = (PATIENT_SCHEMA_V1, PATIENT_SCHEMA)
 
@@ -85,16 +85,19 @@ def _hinted(problems: list[Problem], *, v1: bool) -> list[Problem]:
 
 def parse_record_json(text: str | bytes) -> PatientRecord:
     """Parse JSON text and validate it as a record v1 or v2."""
+    return parse_record(load_json(text))
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON text as data, or a :class:`RecordError` that says in words why it is not JSON."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise RecordError(
-            [
-                Problem(
-                    "", f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
-                )
-            ]
-        ) from None
-    except ValueError as error:  # an integer literal beyond Python's digit limit, for one
-        raise RecordError([Problem("", f"malformed JSON: {error}")]) from None
-    return parse_record(data)
+        reason = f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    except UnicodeDecodeError as error:
+        reason = f"not UTF-8 text (byte {error.start})"
+    except ValueError:  # the one other: an integer literal beyond Python's digit limit
+        reason = "malformed JSON: a number with too many digits"
+    except RecursionError:
+        reason = "malformed JSON: nested too deeply"
+    raise RecordError([Problem("", reason)])
