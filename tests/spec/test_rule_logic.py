@@ -32,7 +32,7 @@ def _both(kb: Any, data: dict[str, Any], values: dict[str, FactValue]) -> tuple[
     """The value of a condition compiled and interpreted."""
     condition = _condition(data)
     library: RuleLibrary = kb.rules
-    compiled, _ = compile_conditions({"c": condition}, library)
+    compiled = compile_conditions({"c": condition}, library).rules
     with_refs = _Values(values, library)
     return compiled["c"](with_refs), evaluate(condition, values, library)
 
