@@ -175,7 +175,8 @@ class Facts:
             found = self._table.get(name)
             if found is None:  # a name no rule uses, with an open placeholder (a gene)
                 parsed = parse_fact_name(name)
-                found = self.functions.entry(parsed.spec.pattern, parsed.args)
+                # the same for every record: kept in the knowledge base's table from now on
+                found = self._table[name] = self.functions.entry(parsed.spec.pattern, parsed.args)
             function, args, family = found
             if family:
                 stated: dict[str, Fact] = function(self)

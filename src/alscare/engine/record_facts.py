@@ -33,10 +33,8 @@ from alscare.schemas.vocabulary import (
     InterventionKind,
     Jurisdiction,
     LabId,
-    LmnSign,
     Region,
     TestResult,
-    UmnSign,
 )
 
 __all__ = [
@@ -116,10 +114,10 @@ def _entry_statements(entries: Iterable[Finding], label: str) -> list[Said]:
     return [(entry.present, partial(_statement, entry, label)) for entry in entries]
 
 
-def _sign_sentence(found: bool, sign: str, region: Region, exam: RegionExam) -> str:
+def _sign_sentence(found: bool, sign: str, region: str, exam: RegionExam) -> str:
     prefix = "" if found else "no "
     when = on(exam.date, exam.inferred)
-    return f"{prefix}{_words(sign)} on examination of the {region.value} region{when}"
+    return f"{prefix}{_words(sign)} on examination of the {region} region{when}"
 
 
 def _exam_sign_statements(state: PatientState, sign: str, regions: Iterable[Region]) -> list[Said]:
@@ -130,7 +128,7 @@ def _exam_sign_statements(state: PatientState, sign: str, regions: Iterable[Regi
         exam = state.exam.get(region)
         if exam is not None:
             found = getattr(exam.signs, sign) is True
-            said.append((found, partial(_sign_sentence, found, sign, region, exam)))
+            said.append((found, partial(_sign_sentence, found, sign, region.value, exam)))
     return said
 
 
@@ -262,35 +260,21 @@ def _red_flags_since_diagnosis(facts: Facts) -> Fact:
     )
 
 
-_SIGNS = (*LmnSign, *UmnSign)
+def _not_examined(kb: KnowledgeBase) -> dict[str, Fact]:
+    return {region.value: Fact(None, f"{region.value} region not examined") for region in _REGIONS}
 
 
-def _exam_names(kb: KnowledgeBase) -> dict[str, tuple[str, dict[Region, str]]]:
-    """For each sign, the name of its fact in any region and in each region."""
-    return {
-        sign: (f"exam.any.{sign}", {region: f"exam.{region}.{sign}" for region in _REGIONS})
-        for sign in _SIGNS
-    }
-
-
-def _not_examined(kb: KnowledgeBase) -> dict[Region, Fact]:
-    return {region: Fact(None, f"{region.value} region not examined") for region in _REGIONS}
-
-
-@family("exam.{region_or_any}.{sign}")
-def _exam_signs(facts: Facts) -> dict[str, Fact]:
-    """Every sign in every region's current examination, and in any region."""
-    exams = facts.state.exam
-    not_examined = facts.prepared("regions not examined", _not_examined)
-    stated: dict[str, Fact] = {}
-    for sign, (any_region, by_region) in facts.prepared("exam fact names", _exam_names).items():
-        said = _exam_sign_statements(facts.state, sign, exams)
-        in_region = dict(zip(exams, said, strict=True))  # both in the regions' order
-        for region, name in by_region.items():
-            found = in_region.get(region)
-            stated[name] = not_examined[region] if found is None else Fact(*found)
-        stated[any_region] = _in_any_region(sign, said, exams)
-    return stated
+@fact("exam.{region_or_any}.{sign}")
+def _exam_sign(facts: Facts, where: str, sign: str) -> Fact:
+    """A sign on the current examination of one region, or of any region."""
+    state = facts.state
+    if where == "any":
+        return _in_any_region(sign, _exam_sign_statements(state, sign, state.exam), state.exam)
+    exam = state.exam.get(where)  # type: ignore[call-overload]  # Region is a str enum
+    if exam is None:
+        return facts.prepared("regions not examined", _not_examined)[where]
+    found = getattr(exam.signs, sign) is True
+    return Fact(found, partial(_sign_sentence, found, sign, where, exam))
 
 
 def _in_any_region(sign: str, said: list[Said], exams: Iterable[Region]) -> Fact:
@@ -747,6 +731,7 @@ def _months_since_tests(facts: Facts) -> Fact:
 
 
 _ITEMS = tuple(AlsfrsItem)
+_ITEM_NAMES = tuple((item, f"alsfrs_r.{item.value}") for item in _ITEMS)
 
 
 @family("alsfrs_r.{item}")
@@ -755,12 +740,13 @@ def _items(facts: Facts) -> dict[str, Fact]:
     rating = facts.state.rating
     if rating is None:
         unrated = Fact(None, "no ALSFRS-R rating recorded")
-        return {f"alsfrs_r.{item.value}": unrated for item in _ITEMS}
+        return {name: unrated for _, name in _ITEM_NAMES}
     stated = {}
-    for item in _ITEMS:
-        score = rating.items.get(item)
+    scores = rating.items
+    for item, name in _ITEM_NAMES:
+        score = scores.get(item)
         value = None if score is None else float(score)
-        stated[f"alsfrs_r.{item.value}"] = Fact(value, partial(_item_sentence, facts, item, score))
+        stated[name] = Fact(value, partial(_item_sentence, facts, item, score))
     return stated
 
 
@@ -988,6 +974,12 @@ def _intervention_label(kind: str) -> str:
     return "NIV" if kind == InterventionKind.NIV else _words(kind)
 
 
+# Each intervention with its label and the stem of its fact names.
+_INTERVENTION_NAMES = tuple(
+    (kind, _intervention_label(kind), f"intervention.{kind.value}") for kind in _KINDS
+)
+
+
 @family(
     "intervention.{intervention}.state",
     "intervention.{intervention}.in_place",
@@ -997,8 +989,7 @@ def _interventions(facts: Facts) -> dict[str, Fact]:
     """Each intervention's state, whether it is in place and whether it was ever needed."""
     state = facts.state
     stated: dict[str, Fact] = {}
-    for kind in _KINDS:
-        label, key = _intervention_label(kind), f"intervention.{kind.value}"
+    for kind, label, key in _INTERVENTION_NAMES:
         if state.interventions is None:
             unknown = Fact(None, f"{label}: {_NOTHING_ABOUT_INTERVENTIONS}")
             stated.update({f"{key}.state": unknown, f"{key}.in_place": unknown,
@@ -1106,14 +1097,14 @@ def _new_symptoms(state: PatientState, declined: dt.date) -> list[tuple[str, str
 
 @family("care.{care}")
 def _care(facts: Facts) -> dict[str, Fact]:
-    stated = {}
-    for kind in CareKind:
-        event = facts.state.care.get(kind)
-        if event is None:
-            stated[f"care.{kind.value}"] = Fact(False, f"no {_words(kind)} recorded")
-        else:
-            stated[f"care.{kind.value}"] = Fact(True, partial(_care_sentence, kind.value, event))
+    stated = dict(facts.prepared("care not recorded", _care_not_recorded))
+    for kind, event in facts.state.care.items():
+        stated[f"care.{kind.value}"] = Fact(True, partial(_care_sentence, kind.value, event))
     return stated
+
+
+def _care_not_recorded(kb: KnowledgeBase) -> dict[str, Fact]:
+    return {f"care.{kind.value}": Fact(False, f"no {_words(kind)} recorded") for kind in CareKind}
 
 
 def _care_sentence(kind: str, event: CareEvent) -> str:

@@ -22,7 +22,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import groupby, islice
+from operator import attrgetter, lt
 from typing import Any, TypeVar
 
 from alscare.schemas.common import (
@@ -207,7 +208,7 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
         cut.series(record.genetics, "genetic result", _date), lambda g: g.gene.casefold()
     )
     cognition = cut.series(record.cognition, "cognitive screen", _date)
-    medications = cut.series(record.medications, "medication", lambda m: m.since)
+    medications = cut.series(record.medications, "medication", attrgetter("since"))
     care = _latest_by(cut.series(record.care, "care event", _date), lambda c: c.kind)
     return PatientState(
         record=record,
@@ -252,14 +253,8 @@ def _finding_kind(finding: Finding) -> str:
     return f"{finding.id}.{finding.region or ''}"
 
 
-def _id(entry: Any) -> str:
-    identifier: str = entry.id
-    return identifier
-
-
-def _date(entry: Any) -> dt.date | None:
-    when: dt.date | None = entry.date
-    return when
+_id: Callable[[Any], str] = attrgetter("id")
+_date: Callable[[Any], dt.date | None] = attrgetter("date")
 
 
 class _Cut:
@@ -285,18 +280,28 @@ class _Cut:
         if not items:
             return ()
         as_of = self.as_of
+        dates = [date or dt.date.min for date in map(when, items)]
+        if max(dates) <= as_of:
+            kept = list(items)
+        else:
+            kept, dates = self._before(items, dates, label)
+        if all(map(lt, dates, islice(dates, 1, None))):
+            return tuple(kept)  # already in date order, no two on one day (the usual record)
+        return _in_date_order(kept, dates, kind)
+
+    def _before(
+        self, items: Sequence[T], dates: list[dt.date], label: str
+    ) -> tuple[list[T], list[dt.date]]:
+        """The items dated on or before ``as_of`` and their dates; the others are ignored."""
         kept: list[T] = []
-        dates: list[dt.date] = []
-        for item in items:
-            date = when(item) or dt.date.min
-            if date > as_of:
+        kept_dates: list[dt.date] = []
+        for item, date in zip(items, dates, strict=True):
+            if date > self.as_of:
                 self.ignored.append(_ignored_entry(label, item, date))
             else:
                 kept.append(item)
-                dates.append(date)
-        if all(a < b for a, b in zip(dates, dates[1:], strict=False)):
-            return tuple(kept)  # already in date order, no two on one day (the usual record)
-        return _in_date_order(kept, dates, kind)
+                kept_dates.append(date)
+        return kept, kept_dates
 
 
 def _ignored_entry(label: str, item: Any, date: dt.date) -> str:

@@ -10,7 +10,6 @@ equal bytes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -326,14 +325,13 @@ class Assessment(_Model):
         return tuple(found)
 
     def to_json(self) -> str:
-        """The canonical JSON text: field order as declared, two-space indent, final newline."""
-        data = self.model_dump(mode="json", by_alias=True)
-        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        """The canonical JSON text: field order as declared, two-space indent, final newline
+        (no NaN or infinity can be in it: the models refuse them)."""
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
 
     def to_json_line(self) -> str:
         """The same content on one line, for JSON Lines output."""
-        data = self.model_dump(mode="json", by_alias=True)
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return self.model_dump_json(by_alias=True)
 
 
 def _collect_sources(node: object, found: dict[str, None]) -> None:
