@@ -99,8 +99,8 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
             stale=("fvc_percent_predicted",),
             implausible=("bmi",),
             notes={
-                "fvc_percent_predicted": "stale: of 2024-08-01, 6 months before the assessment "
-                "date (respiratory function tests every 3 months); a new measurement is due",
+                "fvc_percent_predicted": "respiratory function tests of 2024-08-01, 6 months "
+                "old: stale, past the 3-month repeat window; a new one is due",
                 "bmi": "implausible, not used for advice: a BMI this low is not credible",
             },
             verified=False,
@@ -315,7 +315,7 @@ def test_render_html_scores_dated_and_flagged_with_why(kb, full_html):
     assert '77 % predicted <span class="tag flag-stale">stale</span>' in scores
     assert '9.1 kg/m² <span class="tag flag-implausible">implausible</span>' in scores
     assert "from symptom onset to the rating of 2024-12-20" in scores
-    assert "FVC: stale: of 2024-08-01, 6 months before the assessment date" in scores
+    assert "FVC: respiratory function tests of 2024-08-01, 6 months old: stale" in scores
     assert "BMI: implausible, not used for advice: a BMI this low is not credible." in scores
 
 
@@ -499,7 +499,7 @@ def test_render_pdf_of_a_v2_example_carries_the_new_fields(tmp_path, kb):
         "Dora Example",
         "EX-100004",
         "41 % predicted stale",
-        "stale: of 2024-08-01, 6 months before the assessment date",
+        "respiratory function tests of 2024-08-01, 6 months old: stale, past the 3-month",
         "Event predicted: death, tracheostomy or non-invasive ventilation over 23 hours a day.",
         "For a patient free of the event on 2025-02-01, 29 months after onset",
         "First UMN First LMN",

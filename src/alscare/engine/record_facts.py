@@ -70,12 +70,14 @@ def measured_on(facts: Facts, measurement: str, date: dt.date) -> str:
     as_of = facts.state.as_of
     if not stale(facts.kb, measurement, date, as_of):
         return f" on {date}"
-    window = facts.kb.rules.window_by_measurement[measurement]
+    return f" on {date} ({how_stale(facts.kb, measurement, date, as_of)})"
+
+
+def how_stale(kb: KnowledgeBase, measurement: str, date: dt.date, as_of: dt.date) -> str:
+    """``8 months old: stale, past the 3-month repeat window``: the one wording of staleness."""
+    window = kb.rules.window_by_measurement[measurement]
     age = number_text(months_between(date, as_of))
-    return (
-        f" on {date} ({age} months old: stale, past the "
-        f"{number_text(window.months)}-month repeat window)"
-    )
+    return f"{age} months old: stale, past the {number_text(window.months)}-month repeat window"
 
 
 def _window_sources(facts: Facts, measurement: str, date: dt.date) -> tuple[str, ...]:

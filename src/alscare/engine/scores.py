@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alscare.engine.facts import Fact, Facts, number_text
-from alscare.engine.record_facts import stale
+from alscare.engine.record_facts import how_stale, stale
 from alscare.engine.state import PatientState, months_between
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.scoring import AlsfrsRDomains, ProgressionBands
@@ -328,10 +328,9 @@ def _staleness(state: PatientState, kb: KnowledgeBase, found: DerivedScores) -> 
             continue
         stale_names.append(name)
         window = windows[measurement]
-        age = number_text(months_between(date, state.as_of))
         notes[name] = (
-            f"stale: of {date}, {age} months before the assessment date ({window.label} "
-            f"every {number_text(window.months)} months); a new measurement is due"
+            f"{window.label} of {date}, {how_stale(kb, measurement, date, state.as_of)}; "
+            "a new one is due"
         )
         found.missing.append(f"a new {window.label.removesuffix('s')}: the latest is of {date}")
         found.sources += window.source_ids
