@@ -1,4 +1,6 @@
-"""A deterministic synthetic cohort of realistic patient records (record v1 dicts) for benchmarks.
+"""A deterministic synthetic cohort of realistic patient records for benchmarks: longitudinal
+record v2 dicts (``cohort_records_v2``, what the benchmarks use) and record v1 dicts
+(``cohort_records``, for the upgrade path).
 
 Each patient is drawn from its own ``random.Random`` seeded with ``(seed, index)``, so patient
 ``i`` is the same whatever the cohort size. The records are plausible rather than clinically
@@ -10,7 +12,11 @@ examination, EMG, tests, genetics, medications, riluzole laboratory monitoring, 
 care flags. Every jurisdiction appears; a few records hold entries dated after ``as_of`` (which
 the engine must ignore) and a few carry red flags for the differential.
 
-    >>> records = cohort_records(100)            # list of JSON-ready dicts
+The v2 cohort follows each patient visit by visit: an examination at every visit (signs appear
+as regions become involved), an EMG study, dated findings, NIV and gastrostomy offered, declined
+or started, cognitive screens, care events, drugs that are stopped, and a few deaths.
+
+    >>> records = cohort_records_v2(100)         # list of JSON-ready dicts
     >>> python bench/cohort.py 1000 > cohort.jsonl
 """
 
@@ -24,7 +30,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AS_OF", "JURISDICTIONS", "SEED", "cohort_records", "patient_record"]
+__all__ = [
+    "AS_OF",
+    "JURISDICTIONS",
+    "SEED",
+    "cohort_records",
+    "cohort_records_v2",
+    "patient_record",
+    "patient_record_v2",
+]
 
 AS_OF = dt.date(2025, 2, 1)
 SEED = 20250201
@@ -471,14 +485,140 @@ def patient_record(index: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> d
 
 
 def cohort_records(count: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> list[dict[str, Any]]:
-    """The first ``count`` patients of the cohort."""
+    """The first ``count`` patients of the cohort, as records v1."""
     return [patient_record(index, seed=seed, as_of=as_of) for index in range(count)]
 
 
+def patient_record_v2(index: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> dict[str, Any]:
+    """Patient ``index`` of the cohort as a JSON-ready longitudinal record v2 dict.
+
+    The patient's course is the one of :func:`patient_record` (same seed, same ratings and
+    breathing tests); what v2 can hold beyond v1 is drawn from a second generator, so it never
+    shifts the v1 draws: an examination at every visit, dated findings and screens, intervention
+    events, care events, a stopped drug and, for a few, death.
+    """
+    record = patient_record(index, seed=seed, as_of=as_of)
+    rng = random.Random(f"{seed}-{index}-v2")
+    visits = [dt.date.fromisoformat(rating["date"]) for rating in record["alsfrs_r"]]
+    first = visits[0]
+    course = _course_of(record, rng, as_of)
+    v2: dict[str, Any] = {
+        **{key: value for key, value in record.items() if key not in _V1_ONLY},
+        "schema": "alscare.patient/v2",
+        "findings": [{**finding, "date": str(first)} for finding in record["findings"]],
+        "examinations": _examinations(course, visits),
+        "alsfrs_r": record["alsfrs_r"],
+    }
+    if "emg" in record:
+        v2["emg_studies"] = [record["emg"]]
+    if "age_years" in record:
+        v2["age_on"] = str(as_of)
+    if "cognition" in record:
+        v2["cognition"] = _screens(record["cognition"], visits, rng)
+    v2["interventions"] = _intervention_events(record, rng)
+    v2["care"] = _care_events(record["care"], visits, rng)
+    v2["medications"] = _stopped_sometimes(record["medications"], rng)
+    if rng.random() < 0.03:
+        v2["death"] = {"date": str(_latest_date(v2) + _days(rng.uniform(10, 60)))}
+    return v2
+
+
+def _latest_date(data: Any) -> dt.date:
+    """The latest date anywhere in JSON-ready data (death comes after all of them)."""
+    if isinstance(data, dict):
+        found = [_latest_date(value) for value in data.values()]
+    elif isinstance(data, list):
+        found = [_latest_date(item) for item in data]
+    elif isinstance(data, str) and len(data) == 10 and data[4] == "-" and data[7] == "-":
+        return dt.date.fromisoformat(data)
+    else:
+        return dt.date.min
+    return max(found, default=dt.date.min)
+
+
+_V1_ONLY = ("exam", "emg", "cognition", "interventions", "care")
+
+
+def _examinations(course: _Course, visits: list[dt.date]) -> list[dict[str, Any]]:
+    """An examination at every visit that examined at least one region."""
+    examinations = [{"date": str(day), "regions": _exam(course, day)} for day in visits]
+    return [e for e in examinations if any(signs is not None for signs in e["regions"].values())]
+
+
+def _course_of(record: dict[str, Any], rng: random.Random, as_of: dt.date) -> _Course:
+    """A course for drawing examinations that involves regions in the order the ratings show."""
+    onset = dt.date.fromisoformat(record["symptom_onset"]["date"])
+    group = _ONSET_GROUP[record["symptom_onset"]["site"]]
+    starts = {name: rng.uniform(2, 20) for name in _ITEMS}
+    starts[group] = 0.0
+    return _Course(rng=rng, onset=onset, as_of=as_of, rate=1.0, onset_group=group,
+                   group_start=starts)  # fmt: skip
+
+
+def _screens(
+    cognition: dict[str, Any], visits: list[dt.date], rng: random.Random
+) -> list[dict[str, Any]]:
+    screens = [{"date": str(visits[0]), **{k: v for k, v in cognition.items() if k != "date"}}]
+    if len(visits) > 4 and rng.random() < 0.5:
+        repeat = {**screens[0], "date": str(visits[4])}
+        repeat["ecas_total"] = max(0, screens[0]["ecas_total"] - rng.randint(0, 12))
+        screens.append(repeat)
+    return screens
+
+
+def _intervention_events(record: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for kind, intervention in record.get("interventions", {}).items():
+        if intervention.get("declined"):
+            day = record["alsfrs_r"][-1]["date"]
+            events += [
+                {"kind": kind, "event": "offered", "date": day},
+                {"kind": kind, "event": "declined", "date": day},
+            ]
+            continue
+        since = dt.date.fromisoformat(intervention["since"])
+        offered = str(since - _days(rng.uniform(7, 45)))
+        events.append({"kind": kind, "event": "offered", "date": offered})
+        started: dict[str, Any] = {"kind": kind, "event": "started", "date": str(since)}
+        if intervention.get("hours_per_day") is not None:
+            started["hours_per_day"] = intervention["hours_per_day"]
+        events.append(started)
+    return events
+
+
+def _care_events(
+    care: dict[str, bool], visits: list[dt.date], rng: random.Random
+) -> list[dict[str, Any]]:
+    return [
+        {"kind": kind, "date": str(rng.choice(visits))}
+        for kind, recorded in care.items()
+        if recorded
+    ]
+
+
+def _stopped_sometimes(
+    medications: list[dict[str, Any]], rng: random.Random
+) -> list[dict[str, Any]]:
+    stopped = []
+    for medication in medications:
+        if "until" in medication:
+            reason = rng.choice(("adverse_effect", "patient_choice", "ineffective"))
+            medication = {**medication, "stop_reason": reason}
+        stopped.append(medication)
+    return stopped
+
+
+def cohort_records_v2(
+    count: int, *, seed: int = SEED, as_of: dt.date = AS_OF
+) -> list[dict[str, Any]]:
+    """The first ``count`` patients of the cohort, as records v2."""
+    return [patient_record_v2(index, seed=seed, as_of=as_of) for index in range(count)]
+
+
 def main(argv: list[str]) -> None:
-    """``python bench/cohort.py N``: N records as JSON Lines on standard output."""
+    """``python bench/cohort.py N``: N records v2 as JSON Lines on standard output."""
     count = int(argv[1]) if len(argv) > 1 else 100
-    for record in cohort_records(count):
+    for record in cohort_records_v2(count):
         sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 

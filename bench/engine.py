@@ -1,24 +1,29 @@
 """Engine benchmark: assessments per second on one core, against a plain JSON round trip.
 
-    .venv/bin/python bench/engine.py                      # 10,000 records (a few minutes)
+    .venv/bin/python bench/engine.py                        # 10,000 records v2 (a few minutes)
     .venv/bin/python bench/engine.py --records 2000 --profile
-    .venv/bin/python bench/engine.py --skip-cli
+    .venv/bin/python bench/engine.py --baseline 0f5e9ef     # and release 1's engine, same run
+    .venv/bin/python bench/engine.py --skip-cli --version 1
 
-It generates the synthetic cohort of bench/cohort.py, pins the process to one CPU (where the
-OS allows it), and times, over the same records:
+It generates the synthetic cohort of bench/cohort.py (longitudinal records v2 by default, v1
+with ``--version 1``), pins the process to one CPU (where the OS allows it), and times, over the
+same records:
 
 * ``json``: ``json.dumps(json.loads(line))`` per record: the floor any JSON service pays;
-* ``parse``: ``parse_record_json(line)``: record v1 validation alone;
+* ``parse``: ``parse_record_json(line)``: record validation (and the v1 upgrade) alone;
 * ``assess``: ``assess(record, as_of=..., kb=kb)`` on already parsed records (the engine);
-* ``api``: ``assess(parse_record_json(line), ...).to_json_line()``: text in, text out, through
-  the public API;
-* ``cli``: ``alscare assess --jsonl FILE --as-of DATE`` in a subprocess (one core too),
-  with and without its start-up time (measured on a one-record file).
+* ``api``: ``assess(parse_record_json(line), ...).to_json_line()``: text in, text out;
+* ``cli``: ``alscare assess --jsonl FILE --as-of DATE`` in a subprocess (one core too), with
+  and without its start-up time (measured on a one-record file);
+* with ``--baseline REV``: the engine of git revision REV (checked out in a temporary
+  worktree, run in a subprocess on the same core) on the same cohort as records v1, beside
+  this engine on those records, so the speed-up is measured in one run.
 
-Each line prints the time, records per second and the cost relative to ``json``. The target
-is 2,000 assessments per second on one core, for ``assess`` and ``api``. ``--profile`` adds
-the cProfile hot spots of ``assess`` (by own time, and summed per alscare module). Whatever
-the engine does when this runs is what gets measured: the script only calls the public API.
+Nothing is kept while a line is timed: each result is dropped as soon as it is made, so the
+figures measure the work and not the garbage collector walking thousands of live results. Each
+line prints the time, records per second and the cost relative to ``json``. The target is 2,000
+assessments per second on one core for ``assess``. ``--profile`` adds the cProfile hot spots of
+``assess`` (by own time, and summed per alscare module).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import gc
 import json
 import os
 import pstats
@@ -34,18 +40,35 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``bench.cohort`` importable
 
-from bench.cohort import AS_OF, SEED, cohort_records  # noqa: E402
+from bench.cohort import AS_OF, SEED, cohort_records, cohort_records_v2  # noqa: E402
 
 from alscare import assess, load_knowledge, parse_record_json  # noqa: E402
 
 TARGET_PER_SECOND = 2000
 WARM_UP = 50
+
+# Run by the baseline's own interpreter and sources: time its engine on the JSON Lines given.
+_BASELINE_TIMER = """
+import datetime as dt, gc, sys, time
+from alscare import assess, load_knowledge, parse_record_json
+kb = load_knowledge()
+records = [parse_record_json(line) for line in open(sys.argv[1], encoding="utf-8")]
+as_of = dt.date.fromisoformat(sys.argv[2])
+for record in records[:50]:
+    assess(record, as_of=as_of, kb=kb)
+gc.collect()
+start = time.perf_counter()
+for record in records:
+    assess(record, as_of=as_of, kb=kb)
+print(time.perf_counter() - start)
+"""
 
 
 def _pin_to_one_core() -> str:
@@ -56,9 +79,16 @@ def _pin_to_one_core() -> str:
     return f"pinned to CPU {core}"
 
 
-def _best_time(work: Callable[[], object], repeat: int) -> float:
+def _each(work: Callable[[Any], object], items: Iterable[Any]) -> None:
+    """Run ``work`` on every item, dropping each result at once."""
+    for item in items:
+        work(item)
+
+
+def _best_time(work: Callable[[], None], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
+        gc.collect()
         start = time.perf_counter()
         work()
         best = min(best, time.perf_counter() - start)
@@ -68,7 +98,13 @@ def _best_time(work: Callable[[], object], repeat: int) -> float:
 def _line(name: str, seconds: float, count: int, baseline: float | None, note: str = "") -> None:
     rate = count / seconds if seconds > 0 else float("inf")
     relative = f"{seconds / baseline:8.1f}x" if baseline else "    1.0x"
-    print(f"  {name:<26} {seconds:9.3f} s {rate:12,.0f} /s {relative}  {note}")
+    print(f"  {name:<30} {seconds:9.3f} s {rate:12,.0f} /s {relative}  {note}")
+
+
+def _verdict(count: int, seconds: float) -> str:
+    rate = count / seconds if seconds > 0 else float("inf")
+    met = "meets" if rate >= TARGET_PER_SECOND else "BELOW"
+    return f"{met} the {TARGET_PER_SECOND:,}/s target"
 
 
 def _cli_seconds(path: Path, as_of: dt.date) -> tuple[float, int, int]:
@@ -86,16 +122,63 @@ def _cli_seconds(path: Path, as_of: dt.date) -> tuple[float, int, int]:
     return seconds, lines, done.returncode
 
 
+def _cli(lines: Sequence[str], as_of: dt.date, baseline: float) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        cohort_file, one_file = Path(folder) / "cohort.jsonl", Path(folder) / "one.jsonl"
+        cohort_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        one_file.write_text(lines[0] + "\n", encoding="utf-8")
+        startup, _, _ = _cli_seconds(one_file, as_of)
+        seconds, written, code = _cli_seconds(cohort_file, as_of)
+    count = len(lines)
+    _line("cli --jsonl (wall)", seconds, count, baseline, f"exit {code}, {written:,} lines out")
+    _line("cli --jsonl (less start-up)", max(seconds - startup, 1e-9), count, baseline,
+          f"start-up {startup:.2f} s")  # fmt: skip
+
+
+def _baseline_seconds(revision: str, lines_v1: Sequence[str], as_of: dt.date) -> float:
+    """The engine of ``revision`` timed on the records, in its own worktree and process."""
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree),
+                        revision], check=True)  # fmt: skip
+        try:
+            data = Path(folder) / "records.jsonl"
+            data.write_text("\n".join(lines_v1) + "\n", encoding="utf-8")
+            environment = {**os.environ, "PYTHONPATH": str(tree / "src")}
+            done = subprocess.run(
+                [sys.executable, "-c", _BASELINE_TIMER, str(data), str(as_of)],
+                capture_output=True, text=True, env=environment, check=True,
+            )  # fmt: skip
+            return float(done.stdout.strip().splitlines()[-1])
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           check=False)  # fmt: skip
+
+
+def _compare(revision: str, args: argparse.Namespace, kb: Any) -> None:
+    cohort = cohort_records(args.records, seed=args.seed, as_of=args.as_of)
+    lines = [json.dumps(record, separators=(",", ":")) for record in cohort]
+    records = [parse_record_json(line) for line in lines]
+    _each(lambda record: assess(record, as_of=args.as_of, kb=kb), records[:WARM_UP])
+    ours = _best_time(lambda: _each(lambda r: assess(r, as_of=args.as_of, kb=kb), records), 1)
+    theirs = _baseline_seconds(revision, lines, args.as_of)
+    count = len(records)
+    print(f"\nThe same {count:,} records v1, this engine beside {revision}'s (one core each):")
+    _line(f"assess ({revision})", theirs, count, None)
+    _line("assess (this engine)", ours, count, None, f"{theirs / ours:.1f}x faster")
+
+
 # The steps assess() runs (engine/__init__.py); their cumulative times show where it goes.
 ENGINE_STEPS = (
     "assess",
-    "cut_off",
+    "patient_state",
     "regions",
-    "criteria",
     "differentials",
-    "scores",
+    "criteria",
+    "derived_scores",
     "staging",
-    "prognosis",
+    "encals",
+    "course",
     "diagnostic_factors",
     "risk_factors",
     "investigation_plan",
@@ -126,6 +209,7 @@ def _profile(records: Sequence[object], as_of: dt.date, top: int) -> None:
     stats = pstats.Stats(profiler)
     entries = stats.stats.items()  # type: ignore[attr-defined]
     print(f"\nProfile of assess() over {len(records):,} records (cProfile adds overhead).")
+    print(f"  {stats.total_calls / len(records):,.0f} Python calls per assessment")  # type: ignore[attr-defined]
     print("Cumulative time per engine step:")
     for (filename, line, name), (_, _, _, cumulative, _) in sorted(entries, key=lambda e: -e[1][3]):
         if "/alscare/engine/" in filename and name in ENGINE_STEPS:
@@ -142,76 +226,59 @@ def _profile(records: Sequence[object], as_of: dt.date, top: int) -> None:
     stats.sort_stats(pstats.SortKey.TIME).print_stats(top)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N for the fast steps")
+    parser.add_argument("--version", type=int, choices=(1, 2), default=2, help="record version")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for every line")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--baseline", metavar="REV", help="also time the engine of git REV")
     parser.add_argument("--profile", action="store_true", help="cProfile assess() afterwards")
     parser.add_argument("--profile-records", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    print(f"alscare engine benchmark: {args.records:,} records, as of {args.as_of}")
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    cohort = cohort_records_v2 if args.version == 2 else cohort_records
+    print(f"alscare engine benchmark: {args.records:,} records v{args.version}, as of {args.as_of}")
     print(f"  Python {sys.version.split()[0]}, {_pin_to_one_core()}")
     start = time.perf_counter()
-    data = cohort_records(args.records, seed=args.seed, as_of=args.as_of)
+    data = cohort(args.records, seed=args.seed, as_of=args.as_of)
     lines = [json.dumps(record, separators=(",", ":")) for record in data]
+    del data
     size = sum(len(line) for line in lines) / len(lines)
     print(f"  cohort generated in {time.perf_counter() - start:.1f} s, {size:,.0f} bytes/record")
     start = time.perf_counter()
     kb = load_knowledge()
     print(f"  knowledge base {kb.version} loaded in {time.perf_counter() - start:.2f} s\n")
 
-    count = len(lines)
-    baseline = _best_time(lambda: [json.dumps(json.loads(line)) for line in lines], args.repeat)
+    count, as_of, repeat = len(lines), args.as_of, args.repeat
+    baseline = _best_time(lambda: _each(lambda line: json.dumps(json.loads(line)), lines), repeat)
     _line("json (loads + dumps)", baseline, count, None)
-    parse_seconds = _best_time(lambda: [parse_record_json(line) for line in lines], args.repeat)
-    _line("parse (record v1)", parse_seconds, count, baseline)
+    seconds = _best_time(lambda: _each(parse_record_json, lines), repeat)
+    _line(f"parse (record v{args.version})", seconds, count, baseline)
     records = [parse_record_json(line) for line in lines]
-    for record in records[:WARM_UP]:
-        assess(record, as_of=args.as_of, kb=kb)
-    assess_seconds = _best_time(
-        lambda: [assess(record, as_of=args.as_of, kb=kb) for record in records], 1
+    _each(lambda record: assess(record, as_of=as_of, kb=kb), records[:WARM_UP])
+    seconds = _best_time(lambda: _each(lambda r: assess(r, as_of=as_of, kb=kb), records), repeat)
+    _line("assess (engine)", seconds, count, baseline, _verdict(count, seconds))
+    seconds = _best_time(
+        lambda: _each(
+            lambda line: assess(parse_record_json(line), as_of=as_of, kb=kb).to_json_line(), lines
+        ),
+        repeat,
     )
-    _line("assess (engine)", assess_seconds, count, baseline, _verdict(count, assess_seconds))
-    api_seconds = _best_time(
-        lambda: [
-            assess(parse_record_json(line), as_of=args.as_of, kb=kb).to_json_line()
-            for line in lines
-        ],
-        1,
-    )
-    _line("api (text in, text out)", api_seconds, count, baseline, _verdict(count, api_seconds))
-
+    _line("api (text in, text out)", seconds, count, baseline)
     if not args.skip_cli:
-        with tempfile.TemporaryDirectory() as folder:
-            cohort_file, one_file = Path(folder) / "cohort.jsonl", Path(folder) / "one.jsonl"
-            cohort_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            one_file.write_text(lines[0] + "\n", encoding="utf-8")
-            startup, _, _ = _cli_seconds(one_file, args.as_of)
-            seconds, written, code = _cli_seconds(cohort_file, args.as_of)
-        note = f"exit {code}, {written:,} lines out"
-        _line("cli --jsonl (wall)", seconds, count, baseline, note)
-        _line(
-            "cli --jsonl (less start-up)",
-            max(seconds - startup, 1e-9),
-            count,
-            baseline,
-            f"start-up {startup:.2f} s",
-        )
-
+        _cli(lines, as_of, baseline)
+    if args.baseline:
+        _compare(args.baseline, args, kb)
     if args.profile:
-        _profile(records[: args.profile_records], args.as_of, args.top)
+        _profile(records[: args.profile_records], as_of, args.top)
     return 0
-
-
-def _verdict(count: int, seconds: float) -> str:
-    rate = count / seconds if seconds > 0 else float("inf")
-    met = "meets" if rate >= TARGET_PER_SECOND else "BELOW"
-    return f"{met} the {TARGET_PER_SECOND:,}/s target"
 
 
 if __name__ == "__main__":

@@ -6,12 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from alscare import KnowledgeBase, PatientRecord, parse_record
-from alscare.engine.criteria import criteria
-from alscare.engine.differentials import differentials
-from alscare.engine.investigations import investigation_plan
-from alscare.engine.regions import regions
-from alscare.engine.timeline import cut_off
+from alscare import KnowledgeBase, PatientRecord, assess, parse_record
 from alscare.schemas.assessment import (
     Criteria,
     DifferentialResult,
@@ -24,7 +19,9 @@ __all__ = [
     "Diagnosis",
     "diagnose",
     "emg_region",
+    "losing",
     "make_record",
+    "make_record_v2",
     "rating",
     "signs",
     "workup_tests",
@@ -32,10 +29,11 @@ __all__ = [
 
 
 def rating(
-    date: str | dt.date = "2025-01-01", *, gastrostomy: bool | None = None, **items: int
+    date: str | dt.date = "2025-01-01", *, gastrostomy: bool | None = None, **items: int | None
 ) -> dict[str, Any]:
-    """An ALSFRS-R rating as record JSON: every item 4 unless given."""
-    scores = {item.value: 4 for item in AlsfrsItem}
+    """An ALSFRS-R rating as record JSON: every item 4 unless given (``None``: not rated, which
+    only record v2 allows; v2 also needs ``gastrostomy``)."""
+    scores: dict[str, int | None] = {item.value: 4 for item in AlsfrsItem}
     unknown = set(items) - set(scores)
     if unknown:
         raise ValueError(f"unknown ALSFRS-R items: {sorted(unknown)}")
@@ -46,11 +44,31 @@ def rating(
     return entry
 
 
+def losing(points: int, items: tuple[str, ...] = tuple(AlsfrsItem)) -> dict[str, Any]:
+    """ALSFRS-R items (for :func:`rating`) that lose ``points`` in all, item by item in the
+    order of ``items`` (scale order unless given), so that the total is 48 - ``points``."""
+    if not 0 <= points <= 4 * len(items):
+        most = 4 * len(items)
+        raise ValueError(f"{len(items)} ALSFRS-R items lose 0-{most} points, not {points}")
+    lost: dict[str, Any] = {}
+    for item in items:
+        taken = min(4, points)
+        if taken:
+            lost[str(item)] = 4 - taken
+        points -= taken
+    return lost
+
+
 def make_record(**overrides: Any) -> PatientRecord:
-    """A validated record with id ``T-1`` and only the given fields (JSON-shaped values)."""
-    data: dict[str, Any] = {"schema": "alscare.patient/v1", "id": "T-1"}
-    data.update(overrides)
-    return parse_record(data)
+    """A validated record v1 with id ``T-1`` and only the given fields (JSON-shaped values),
+    upgraded to v2 as every reader does (an undated examination, cognition or care is dated on
+    the record's latest date)."""
+    return parse_record({"schema": "alscare.patient/v1", "id": "T-1", **overrides})
+
+
+def make_record_v2(**overrides: Any) -> PatientRecord:
+    """A validated record v2 with id ``T-1`` and only the given fields (JSON-shaped values)."""
+    return parse_record({"schema": "alscare.patient/v2", "id": "T-1", **overrides})
 
 
 # --- diagnosis: examination, EMG, work-up ----------------------------------------------------
@@ -102,7 +120,7 @@ def workup_tests(date: str = "2025-01-10", *, mri: bool = True) -> list[dict[str
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The diagnostic part of an assessment, computed step by step as engine/__init__ does."""
+    """The diagnostic part of an assessment: regions, differentials, criteria, work-up."""
 
     regions: dict[Region, RegionStatus]
     differentials: tuple[DifferentialResult, ...]
@@ -123,10 +141,11 @@ class Diagnosis:
 def diagnose(
     record: PatientRecord, kb: KnowledgeBase, as_of: str | dt.date = "2025-06-01"
 ) -> Diagnosis:
-    """Regions, differentials, criteria and the investigation plan of one record."""
-    timeline = cut_off(record, dt.date.fromisoformat(str(as_of)))
-    involvement = regions(timeline, kb)
-    found = differentials(timeline, involvement, kb)
-    met = criteria(timeline, involvement, found, kb)
-    plan = investigation_plan(timeline, involvement, found, met, kb)
-    return Diagnosis(involvement, found, met, plan)
+    """Regions, differentials, criteria and the investigation plan of the record's assessment."""
+    assessment = assess(record, as_of=dt.date.fromisoformat(str(as_of)), kb=kb)
+    return Diagnosis(
+        assessment.regions,
+        assessment.differentials,
+        assessment.criteria,
+        assessment.investigations,
+    )

@@ -1,4 +1,8 @@
-"""Shared fixtures: the packaged knowledge base and the example records (copied into tests)."""
+"""Shared fixtures: the packaged knowledge base and the example records (copied into tests).
+
+``fixtures/records/`` keeps the examples as release 1 wrote them (record v1, upgraded on read);
+``fixtures/records_v2/`` holds copies of the longitudinal v2 examples in ``examples/``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from alscare import KnowledgeBase, PatientRecord, load_knowledge, parse_record_j
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDS = FIXTURES / "records"
+RECORDS_V2 = FIXTURES / "records_v2"
+_RECORDS_BY_VERSION = {1: RECORDS, 2: RECORDS_V2}
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -26,9 +32,11 @@ def kb() -> KnowledgeBase:
     return load_knowledge()
 
 
-def example(name: str) -> PatientRecord:
-    """One of the example records by its file stem, e.g. ``P-0001-limb-onset``."""
-    return parse_record_json((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
+def example(name: str, version: int = 1) -> PatientRecord:
+    """One of the example records by its file stem, e.g. ``P-0001-limb-onset``: the v1 copy
+    (upgraded on read) or, with ``version=2``, the v2 example."""
+    folder = _RECORDS_BY_VERSION[version]
+    return parse_record_json((folder / f"{name}.json").read_text(encoding="utf-8"))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
@@ -121,9 +121,9 @@ def database(backend: Backend) -> Iterator[Database]:
     db.dispose()
 
 
-def server_settings(url: str, **overrides: object) -> Settings:
+def server_settings(url: str, **overrides: Any) -> Settings:
     """Production settings for tests: a known secret key and a short lockout threshold."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "env": "production",
         "database_url": url,
         "secret_key": SECRET_KEY,
@@ -147,6 +147,7 @@ class LiveServer:
             response = httpx.post(
                 f"{self.url}/api/v1/auth/token",
                 data={"username": username, "password": password},
+                timeout=30,  # as the clients: a login hashes slowly on a busy machine
             )
             response.raise_for_status()
             self._tokens[username] = response.json()["access_token"]

@@ -20,7 +20,8 @@ from alscare.errors import (
 )
 from alscare.knowledge import KnowledgeBase, load_knowledge
 from alscare.schemas.assessment import Assessment
-from alscare.schemas.patient import PatientRecord, parse_record, parse_record_json
+from alscare.schemas.patient import PatientRecord
+from alscare.schemas.records import parse_record, parse_record_json
 
 __version__ = "0.1.0"
 

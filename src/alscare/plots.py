@@ -8,7 +8,9 @@ reader user gets the data, not just "a chart". Entries dated after ``as_of`` are
 and every piece of text from the record or the caller is escaped.
 
 The time axis runs from the first plotted entry to ``as_of`` (marked), so a long gap since the
-last measurement shows as empty space rather than being hidden.
+last measurement shows as empty space rather than being hidden. The record's milestones up to
+``as_of`` (an intervention started or stopped, death) are drawn as labelled vertical lines and
+listed in the description, so a fall in FVC can be read against the start of NIV.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from html import escape
 
 from alscare.knowledge import KnowledgeBase
-from alscare.schemas.patient import PatientRecord
+from alscare.schemas.patient import AlsfrsRating, PatientRecord
+from alscare.schemas.vocabulary import InterventionEvent, InterventionKind
 
 __all__ = [
     "FVC_REFERENCE_THRESHOLDS",
@@ -30,7 +33,7 @@ __all__ = [
     "fvc_reference_lines",
 ]
 
-# The treatment thresholds drawn on the FVC chart (ids of kb.treatment.thresholds): the FVC
+# The treatment thresholds drawn on the FVC chart (ids of kb.rules.thresholds): the FVC
 # levels at which NIV is indicated with and without symptoms.
 FVC_REFERENCE_THRESHOLDS = ("niv_fvc_with_symptoms", "niv_fvc_alone")
 _FVC_UNIT = "% predicted"
@@ -64,6 +67,17 @@ _GRID = "#d9d9d9"
 _MUTED = "#595959"
 _SERIES_COLOURS = ("#1f4e79", "#7a3b8f")
 _REFERENCE_COLOURS = ("#8a5a00", "#a61b1b", "#2f6b2f")
+_MILESTONE_COLOUR = "#4d4d4d"
+_MILESTONE_LABEL_OFFSET = 10
+
+# The intervention events drawn as milestones (an offer or a refusal changes nothing measured).
+_MILESTONE_EVENTS = (InterventionEvent.STARTED, InterventionEvent.STOPPED)
+_INTERVENTION_NAMES = {
+    InterventionKind.NIV: "NIV",
+    InterventionKind.GASTROSTOMY: "gastrostomy",
+    InterventionKind.TRACHEOSTOMY: "tracheostomy",
+    InterventionKind.COUGH_ASSIST: "cough assist",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ def fvc_reference_lines(kb: KnowledgeBase) -> tuple[ReferenceLine, ...]:
 
     A threshold that is missing or not in % predicted is left out rather than guessed.
     """
-    thresholds = {threshold.id: threshold for threshold in kb.treatment.thresholds}
+    thresholds = {threshold.id: threshold for threshold in kb.rules.thresholds}
     return tuple(
         ReferenceLine(threshold.value, f"NIV, {threshold.label}", threshold.source_ids)
         for threshold_id in FVC_REFERENCE_THRESHOLDS
@@ -95,6 +109,30 @@ class _Series:
     name: str
     points: tuple[tuple[dt.date, float, str], ...]  # date, value, note for the point's title
     dashed: bool = False
+
+
+@dataclass(frozen=True)
+class _Milestone:
+    day: dt.date
+    label: str
+
+
+def _milestones(record: PatientRecord, as_of: dt.date) -> tuple[_Milestone, ...]:
+    """Interventions started or stopped, and death, up to ``as_of``, in date order."""
+    found = [
+        _Milestone(event.date, f"{_INTERVENTION_NAMES[event.kind]} {event.event.value}")
+        for event in record.interventions or ()
+        if event.event in _MILESTONE_EVENTS and event.date <= as_of
+    ]
+    if record.death is not None and record.death.date <= as_of:
+        found.append(_Milestone(record.death.date, "death"))
+    return tuple(sorted(found, key=lambda milestone: (milestone.day, milestone.label)))
+
+
+def _milestone_description(milestones: Sequence[_Milestone]) -> str:
+    if not milestones:
+        return ""
+    return " Events: " + "; ".join(f"{m.day}: {m.label}" for m in milestones) + "."
 
 
 @dataclass(frozen=True)
@@ -114,26 +152,55 @@ class _Frame:
 
 
 def alsfrs_r_chart(record: PatientRecord, as_of: dt.date) -> str:
-    """The ALSFRS-R total (0-48) at each rating up to ``as_of``, as an inline SVG."""
+    """The ALSFRS-R total (0-48) at each rating up to ``as_of``, as an inline SVG.
+
+    A rating that leaves an item unrated has no total: it is not plotted, and the description
+    names it with the items missing.
+    """
     ratings = sorted(
         (rating for rating in record.alsfrs_r if rating.date <= as_of), key=lambda r: r.date
     )
     points = tuple(
-        (rating.date, float(sum(rating.items.values())), "item 5b" if rating.uses_item_5b else "")
+        (rating.date, float(_total(rating)), "item 5b" if rating.gastrostomy else "")
         for rating in ratings
+        if not rating.unrated()
     )
+    unplotted = _unplotted(ratings)
     ident = f"alscare-alsfrs-r-{record.id}"
     title = f"ALSFRS-R total over time, patient {record.id}"
     if not points:
-        return _empty_chart(ident, title, f"No ALSFRS-R ratings recorded up to {as_of}.")
+        message = (
+            f"No ALSFRS-R rating with every item rated up to {as_of}."
+            if ratings
+            else f"No ALSFRS-R ratings recorded up to {as_of}."
+        )
+        return _empty_chart(ident, title, message + unplotted)
     series = _Series("ALSFRS-R total", points)
+    milestones = _milestones(record, as_of)
     desc = (
         f"ALSFRS-R total score (0 to 48; 48 is normal function) at {_count(points, 'rating')} "
-        f"up to {as_of}: {_listing(points, ' of 48')}."
+        f"up to {as_of}: {_listing(points, ' of 48')}.{unplotted}"
+        f"{_milestone_description(milestones)}"
     )
-    frame = _frame(points, as_of, _ALSFRS_R_MAX)
+    frame = _frame(_dates(points, milestones), as_of, _ALSFRS_R_MAX)
     ticks = range(0, _ALSFRS_R_MAX + 1, _ALSFRS_R_TICK)
-    return _chart(ident, title, desc, "ALSFRS-R total", frame, ticks, (series,), (), as_of)
+    return _chart(
+        ident, title, desc, "ALSFRS-R total", frame, ticks, (series,), (), milestones, as_of
+    )
+
+
+def _total(rating: AlsfrsRating) -> int:
+    return sum(score for score in rating.items.values() if score is not None)
+
+
+def _unplotted(ratings: Sequence[AlsfrsRating]) -> str:
+    """The sentence naming the ratings left out for their unrated items, or nothing."""
+    partial = [
+        f"{rating.date} ({', '.join(item.value.replace('_', ' ') for item in rating.unrated())})"
+        for rating in ratings
+        if rating.unrated()
+    ]
+    return f" Not plotted, items not rated: {'; '.join(partial)}." if partial else ""
 
 
 def fvc_chart(
@@ -167,14 +234,24 @@ def fvc_chart(
         for name, points, dashed in (("FVC", upright, False), ("Supine FVC", supine, True))
         if points
     )
-    desc = _fvc_description(series, reference_lines, as_of)
+    milestones = _milestones(record, as_of)
+    desc = _fvc_description(series, reference_lines, as_of) + _milestone_description(milestones)
     values = [value for s in series for _, value, _ in s.points]
     values.extend(line.value for line in reference_lines)
     y_max = max(_FVC_AXIS_MAX, _FVC_TICK * math.ceil(max(values) / _FVC_TICK))
-    frame = _frame((*upright, *supine), as_of, y_max)
+    frame = _frame(_dates((*upright, *supine), milestones), as_of, y_max)
     ticks = range(0, int(y_max) + 1, _FVC_TICK)
     return _chart(
-        ident, title, desc, "FVC % predicted", frame, ticks, series, reference_lines, as_of
+        ident,
+        title,
+        desc,
+        "FVC % predicted",
+        frame,
+        ticks,
+        series,
+        reference_lines,
+        milestones,
+        as_of,
     )
 
 
@@ -207,12 +284,20 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.1f}"
 
 
-def _frame(points: Sequence[tuple[dt.date, float, str]], as_of: dt.date, y_max: float) -> _Frame:
-    first = min(day for day, _, _ in points)
+def _dates(
+    points: Sequence[tuple[dt.date, float, str]], milestones: Sequence[_Milestone]
+) -> list[dt.date]:
+    return [*(day for day, _, _ in points), *(milestone.day for milestone in milestones)]
+
+
+def _frame(dates: Sequence[dt.date], as_of: dt.date, y_max: float) -> _Frame:
+    first = min(dates)
     span = max((as_of - first).days, _MIN_SPAN_DAYS)
-    margin = dt.timedelta(days=max(span // 25, 1))
-    start = first - margin
-    end = max(as_of, first + dt.timedelta(days=span)) + margin
+    margin = max(span // 25, 1)
+    last = max(as_of.toordinal(), first.toordinal() + span)
+    # clamped to the calendar: a record may hold dates near year 1 or 9999
+    start = dt.date.fromordinal(max(first.toordinal() - margin, 1))
+    end = dt.date.fromordinal(min(last + margin, dt.date.max.toordinal()))
     return _Frame(start, end, y_max)
 
 
@@ -250,6 +335,7 @@ def _chart(
     y_ticks: Sequence[int],
     series: Sequence[_Series],
     reference_lines: Sequence[ReferenceLine],
+    milestones: Sequence[_Milestone],
     as_of: dt.date,
 ) -> str:
     height = _HEIGHT + (_KEY_ROW * len(reference_lines) + 6 if reference_lines else 0)
@@ -259,6 +345,7 @@ def _chart(
     parts.extend(_as_of_marker(frame, as_of))
     for index, line in enumerate(reference_lines):
         parts.extend(_reference_line(frame, line, index))
+    parts.extend(_milestone_line(frame, milestone) for milestone in milestones)
     for index, one in enumerate(series):
         parts.extend(_series(frame, one, _SERIES_COLOURS[index % 2], len(series) > 1))
     if len(series) > 1:
@@ -334,6 +421,22 @@ def _as_of_marker(frame: _Frame, as_of: dt.date) -> list[str]:
         f'<text x="{x - 4:.1f}" y="{_TOP - 6}" text-anchor="end" font-size="10" '
         f'fill="{_MUTED}">as of {as_of}</text></g>'
     ]
+
+
+def _milestone_line(frame: _Frame, milestone: _Milestone) -> str:
+    """A dotted vertical line at the milestone's date, labelled upwards from the time axis."""
+    x = frame.x(milestone.day)
+    bottom = _TOP + _PLOT_HEIGHT
+    # Turned upwards, the glyphs stand on the side of smaller x: the baseline sits a glyph's
+    # height right of the line so that the text runs beside it.
+    label_x, label_y = x + _MILESTONE_LABEL_OFFSET, bottom - 4
+    return (
+        f'<g class="milestone" aria-hidden="true">'
+        f'<line x1="{x:.1f}" y1="{_TOP}" x2="{x:.1f}" y2="{bottom}" stroke="{_MILESTONE_COLOUR}" '
+        f'stroke-width="1" stroke-dasharray="1 3"/>'
+        f'<text x="{label_x:.1f}" y="{label_y}" font-size="9" fill="{_MILESTONE_COLOUR}" '
+        f'transform="rotate(-90 {label_x:.1f} {label_y})">{_text(milestone.label)}</text></g>'
+    )
 
 
 def _reference_line(frame: _Frame, line: ReferenceLine, index: int) -> list[str]:

@@ -7,6 +7,11 @@ audit row included). Functions take the :class:`~alscare.storage.Database` and a
 :class:`~alscare.storage.security.Actor` (who, with which role, through which channel) and
 return validated models, never database rows.
 
+Records come in as v1 or v2 (:func:`~alscare.schemas.records.parse_record` reads both) and go
+out as v2. Every write stores a new revision of the whole record, with who wrote it and when.
+A record is stored only when no date in it is after today: this is the one place that reads
+the clock for that (:func:`today`); the engine never does.
+
 Errors (all :class:`~alscare.errors.AlscareError`): ``RecordError`` (invalid input, with JSON
 pointers), ``NotFoundError`` (unknown patient), ``ConflictError`` (the id exists),
 ``PermissionDeniedError`` (the role may not do this), ``AccountError`` (bad username/password
@@ -33,23 +38,31 @@ from alscare.engine import assess
 from alscare.errors import AlscareError, NotFoundError, Problem, RecordError
 from alscare.knowledge import KnowledgeBase
 from alscare.schemas.assessment import Assessment
-from alscare.schemas.patient import (
-    AlsfrsRating,
-    Finding,
+from alscare.schemas.common import (
     GeneticResultEntry,
     LabValue,
-    Medication,
-    PatientRecord,
     RespiratoryMeasurement,
     TestEntry,
     WeightEntry,
-    parse_record,
 )
+from alscare.schemas.patient import (
+    PATIENT_SCHEMA,
+    AlsfrsRating,
+    CareEvent,
+    CognitionEntry,
+    EmgStudy,
+    Examination,
+    Finding,
+    InterventionRecord,
+    Medication,
+    PatientRecord,
+)
+from alscare.schemas.records import parse_record
 from alscare.storage import repository
 from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_event, record_events
 from alscare.storage.cache import LruCache
 from alscare.storage.database import Database
-from alscare.storage.repository import PatientListing
+from alscare.storage.repository import PatientListing, Revision
 from alscare.storage.security import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -63,7 +76,10 @@ from alscare.storage.tables import UserRow
 
 __all__ = [
     "ASSESSMENT_CACHE_SIZE",
+    "EARLIEST_AS_OF",
     "ENTRY_MODELS",
+    "FUTURE_DATE",
+    "LATEST_AS_OF",
     "MAX_PAGE",
     "RECORD_CACHE_SIZE",
     "AccountError",
@@ -83,10 +99,11 @@ __all__ = [
     "list_patients",
     "parse_entry",
     "set_password",
+    "today",
     "update_patient",
 ]
 
-# The series a visit adds to, and the record v1 model of one entry of each.
+# The series of the record v2 a visit adds to, and the model of one entry of each.
 ENTRY_MODELS: Final[Mapping[str, type[BaseModel]]] = {
     "alsfrs_r": AlsfrsRating,
     "respiratory": RespiratoryMeasurement,
@@ -96,7 +113,17 @@ ENTRY_MODELS: Final[Mapping[str, type[BaseModel]]] = {
     "genetics": GeneticResultEntry,
     "medications": Medication,
     "labs": LabValue,
+    "examinations": Examination,
+    "emg_studies": EmgStudy,
+    "cognition": CognitionEntry,
+    "interventions": InterventionRecord,
+    "care": CareEvent,
 }
+# The assessment dates the app accepts: wide enough for any patient, narrow enough that every
+# date the engine and the charts compute from one stays a valid date.
+EARLIEST_AS_OF: Final = dt.date(1900, 1, 1)
+LATEST_AS_OF: Final = dt.date(2199, 12, 31)
+FUTURE_DATE: Final = "date is after today"
 MAX_PAGE: Final = 500
 RECORD_CACHE_SIZE: Final = 2048
 ASSESSMENT_CACHE_SIZE: Final = 512
@@ -122,15 +149,25 @@ class ImportResult:
     replaced: tuple[str, ...]
 
 
+def today() -> dt.date:
+    """Today on the server's calendar: the latest date a stored entry may have (and the pages'
+    assessment date when none is asked for)."""
+    return dt.date.today()
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class _Caches:
-    """Records rebuilt from a database and the engine's assessments of them, by revision.
+def _revision(actor: Actor, at: dt.datetime) -> Revision:
+    return Revision(at=at, username=actor.username)
 
-    A record is cached only as rebuilt from its rows, under the revision read before it in the
-    same transaction; every write counts the revision up, so a cached entry is never stale.
+
+class _Caches:
+    """Records read from a database and the engine's assessments of them, by revision.
+
+    A record is cached only as read from its revision, under that revision's number; every
+    write adds a revision and revisions never change, so a cached entry is never stale.
     The engine is a pure function, so an assessment is cached under everything it depends on:
     the record's revision, ``as_of`` and the knowledge base it was computed with.
     """
@@ -164,8 +201,8 @@ def _stored(
     cache = _cache(database).records
     record = cache.get((patient_id, revision))
     if record is None:
-        record = repository.stored_record(session, patient_id)
-        # Patients are replaced in one transaction, never deleted: a read revision has a row.
+        record = repository.stored_record(session, patient_id, revision)
+        # A patient's row and its revisions are written together and never deleted.
         if record is None:  # pragma: no cover
             raise _no_patient(patient_id)
         cache.put((patient_id, revision), record)
@@ -205,7 +242,7 @@ def _no_patient(patient_id: str) -> NotFoundError:
 
 
 def get_patient(database: Database, actor: Actor, patient_id: str) -> PatientRecord:
-    """One patient's record v1 (any role); audited as a read."""
+    """One patient's record (v2; any role); audited as a read."""
     _require(actor, Role.VIEWER, "read patients")
     now = _now()
     with database.transaction() as session:
@@ -222,7 +259,8 @@ def list_patients(
     limit: int = 100,
     offset: int = 0,
 ) -> list[PatientListing]:
-    """A page of the patient list, ids containing ``search``; each listed patient is audited."""
+    """A page of the patient list: ids, names or identifiers containing ``search``; each
+    listed patient is audited."""
     _require(actor, Role.VIEWER, "list patients")
     now = _now()
     with database.transaction() as session:
@@ -248,6 +286,7 @@ def assess_patient(
     """The engine's assessment of a stored patient on ``as_of``; audited as an assessment.
 
     The same function of the same record the CLI assesses: ``.to_json()`` gives the same bytes.
+    An ``as_of`` outside :data:`EARLIEST_AS_OF` to :data:`LATEST_AS_OF` is a RecordError.
     """
     return _assessed(database, actor, patient_id, as_of=as_of, kb=kb).assessment
 
@@ -276,6 +315,9 @@ def _assessed(
     database: Database, actor: Actor, patient_id: str, *, as_of: dt.date, kb: KnowledgeBase
 ) -> _Assessed:
     _require(actor, Role.VIEWER, "read patients")
+    if not EARLIEST_AS_OF <= as_of <= LATEST_AS_OF:
+        reason = f"the assessment date must be from {EARLIEST_AS_OF} to {LATEST_AS_OF}"
+        raise RecordError([Problem("/as_of", reason)])
     now = _now()
     with database.transaction() as session:
         record, revision = _stored(session, database, patient_id)
@@ -299,15 +341,14 @@ def export_records(
     _require(actor, Role.ADMIN, "export patients")
     now = _now()
     with database.transaction() as session:
-        wanted = list(patient_ids) if patient_ids is not None else repository.stored_ids(session)
-        records = repository.stored_records(session, wanted)
+        records = repository.stored_records(session, patient_ids)
         found = {record.id for record in records}
-        for patient_id in wanted:
+        for patient_id in patient_ids or ():
             if patient_id not in found:
                 raise _no_patient(patient_id)
         record_events(
             session,
-            wanted,
+            [record.id for record in records],
             at=now,
             username=actor.username,
             role=actor.role,
@@ -345,16 +386,16 @@ def audit_trail(
 
 
 def create_patient(database: Database, actor: Actor, record: PatientRecord) -> PatientRecord:
-    """Store a new patient; ConflictError when the id is taken. Clinicians and admins."""
+    """Store a new patient (revision 1); ConflictError when the id is taken. Clinicians and
+    admins."""
     _require(actor, Role.CLINICIAN, "add patients")
-    _check_storable(record.to_json_dict())
+    _check_storable(record)
     now = _now()
     with database.transaction() as session:
         if repository.patient_exists(session, record.id):
             raise ConflictError(f"a patient with id {record.id!r} already exists")
         with _taken(f"a patient with id {record.id!r} already exists"):
-            session.add(repository.patient_row(record, now=now))
-            session.flush()
+            repository.add_patient(session, record, _revision(actor, now))
         _audit(session, actor, AuditAction.CREATE, record.id, "record", now)
     return record
 
@@ -369,39 +410,45 @@ def _taken(message: str) -> Iterator[None]:
 
 
 def parse_entry(series: str, data: object) -> BaseModel:
-    """Validate JSON as one entry of a series (``alsfrs_r``, ``respiratory``, ``weights``,
-    ``tests``, ...); RecordError pointers are relative to the entry (``/items/speech``)."""
+    """Validate JSON as one entry of a series of the record v2 (``alsfrs_r``,
+    ``examinations``, ...); RecordError pointers are relative to the entry (``/items/speech``)."""
     if series not in ENTRY_MODELS:
         raise NotFoundError(f"no series {series!r}; one of {', '.join(ENTRY_MODELS)}")
     if not isinstance(data, dict):
         raise RecordError([Problem("", "an entry must be a JSON object")])
     prefix = f"/{series}/0"
     try:
-        record = parse_record({"id": "entry", series: [data]})
+        record = parse_record({"schema": PATIENT_SCHEMA, "id": "entry", series: [data]})
     except RecordError as error:
         raise RecordError(_relative(error.problems, prefix)) from None
     entry: BaseModel = getattr(record, series)[0]
-    _check_storable(entry.model_dump(mode="json", exclude_none=True))
+    problems = list(_unstorable(_entry_json(entry), ""))
+    if problems:
+        raise RecordError(problems)
     return entry
+
+
+def _entry_json(entry: BaseModel) -> dict[str, Any]:
+    return entry.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
 def add_entry(
     database: Database, actor: Actor, patient_id: str, series: str, entry: BaseModel
 ) -> PatientRecord:
-    """Append one entry (from :func:`parse_entry`) to a patient's series; return the record.
+    """Add one entry (from :func:`parse_entry`) at the end of a patient's series, as a new
+    revision of the record; return the record.
 
-    The whole record is validated with the new entry (a date before the birth date is
-    rejected), with pointers relative to the entry. Clinicians and admins.
+    The whole record is validated with the new entry (a date before the birth date or after
+    today is refused), with pointers relative to the entry. Clinicians and admins.
     """
     _require(actor, Role.CLINICIAN, "change patients")
     if not isinstance(entry, ENTRY_MODELS.get(series, ())):
         raise RecordError([Problem("", f"not an entry of {series}")])
     now = _now()
     with database.transaction() as session:
-        record, _revision = _stored(session, database, patient_id, lock=True)
+        record, revision = _stored(session, database, patient_id, lock=True)
         updated = _with_entry(record, series, entry)
-        repository.append_entry(session, patient_id, series, entry)
-        repository.count_revision(session, patient_id, now=now)
+        repository.add_revision(session, updated, _revision(actor, now), previous=revision)
         _audit(session, actor, AuditAction.UPDATE, patient_id, f"{series} entry added", now)
     return updated
 
@@ -409,9 +456,10 @@ def add_entry(
 def update_patient(
     database: Database, actor: Actor, patient_id: str, changes: Mapping[str, Any]
 ) -> PatientRecord:
-    """Replace top-level fields of a stored record (``exam``, ``emg``, ``medications``, ...).
+    """Replace top-level fields of a stored record (``sex``, ``medications``, ...), as a new
+    revision.
 
-    ``changes`` maps record v1 field names to their new JSON values (null clears a field). The
+    ``changes`` maps record v2 field names to their new JSON values (null clears a field). The
     whole record is validated with them (record pointers). Clinicians and admins.
     """
     _require(actor, Role.CLINICIAN, "change patients")
@@ -420,10 +468,10 @@ def update_patient(
         raise RecordError([Problem(f"/{field}", "cannot be changed")])
     now = _now()
     with database.transaction() as session:
-        record, _revision = _stored(session, database, patient_id, lock=True)
+        record, revision = _stored(session, database, patient_id, lock=True)
         updated = parse_record({**record.to_json_dict(), **changes})
-        _check_storable(updated.to_json_dict())
-        repository.replace_patient(session, updated, now=now)
+        _check_storable(updated)
+        repository.add_revision(session, updated, _revision(actor, now), previous=revision)
         detail = "changed " + ", ".join(sorted(changes))
         _audit(session, actor, AuditAction.UPDATE, patient_id, detail, now)
     return updated
@@ -431,12 +479,14 @@ def update_patient(
 
 def _with_entry(record: PatientRecord, series: str, entry: BaseModel) -> PatientRecord:
     data = record.to_json_dict()
-    index = len(getattr(record, series))
-    data[series] = [*data.get(series, []), entry.model_dump(mode="json", exclude_none=True)]
+    index = len(getattr(record, series) or ())
+    data[series] = [*data.get(series, []), _entry_json(entry)]
     try:
-        return parse_record(data)
+        updated = parse_record(data)
+        _check_storable(updated)
     except RecordError as error:
         raise RecordError(_relative(error.problems, f"/{series}/{index}")) from None
+    return updated
 
 
 def _relative(problems: Iterable[Problem], prefix: str) -> list[Problem]:
@@ -458,30 +508,31 @@ def import_records(
 ) -> ImportResult:
     """Store many records in one transaction: all or nothing; admins only.
 
-    An id that is already stored is a ConflictError unless ``replace``, which replaces that
-    patient's whole record. An id given twice is a RecordError.
+    An id that is already stored is a ConflictError unless ``replace``, which stores the
+    record as that patient's next revision. An id given twice is a RecordError.
     """
     _require(actor, Role.ADMIN, "import patients")
     _check_unique_ids(records)
     for index, record in enumerate(records):
-        _check_storable(record.to_json_dict(), f"/{index}")
+        _check_storable(record, f"/{index}")
     now = _now()
     created: list[str] = []
     replaced: list[str] = []
     with database.transaction() as session:
         for record in records:
-            exists = repository.patient_revision(session, record.id, lock=True) is not None
-            if exists and not replace:
+            current = repository.patient_revision(session, record.id, lock=True)
+            if current is not None and not replace:
                 raise ConflictError(f"a patient with id {record.id!r} already exists")
             with _taken(f"a patient with id {record.id!r} was stored meanwhile"):
-                if exists:
-                    repository.replace_patient(session, record, now=now)
+                if current is not None:
+                    repository.add_revision(
+                        session, record, _revision(actor, now), previous=current
+                    )
                 else:
-                    session.add(repository.patient_row(record, now=now))
-                    session.flush()
-            action = AuditAction.REPLACE if exists else AuditAction.CREATE
+                    repository.add_patient(session, record, _revision(actor, now))
+            action = AuditAction.CREATE if current is None else AuditAction.REPLACE
             _audit(session, actor, action, record.id, "record imported", now)
-            (replaced if exists else created).append(record.id)
+            (created if current is None else replaced).append(record.id)
     return ImportResult(created=tuple(created), replaced=tuple(replaced))
 
 
@@ -496,16 +547,30 @@ def _check_unique_ids(records: Sequence[PatientRecord]) -> None:
         raise RecordError(problems)
 
 
-def _check_storable(data: Any, pointer: str = "") -> None:
-    """Reject what JSON and pydantic allow but a database cannot hold faithfully: NUL and
-    unpaired surrogates in text (PostgreSQL and UTF-8 refuse them) and NaN or infinite
-    numbers (SQLite turns NaN into NULL; JSON has no such numbers)."""
-    problems = list(_unstorable(data, pointer))
+def _check_storable(record: PatientRecord, pointer: str = "") -> None:
+    """Refuse a record with a date after today, or with what JSON and pydantic allow but a
+    database cannot hold faithfully (see :func:`_unstorable`)."""
+    problems = [*_unstorable(record.to_json_dict(), pointer), *_after_today(record, pointer)]
     if problems:
         raise RecordError(problems)
 
 
+def _after_today(record: PatientRecord, pointer: str) -> Iterator[Problem]:
+    """Entries may not be dated after the day they are stored (nor a birth, nor an age)."""
+    latest = today()
+    dates = [
+        *record.dated_entries(),
+        ("/birth_date", record.birth_date),
+        ("/age_on", record.age_on),
+    ]
+    for where, when in dates:
+        if when is not None and when > latest:
+            yield Problem(pointer + where, FUTURE_DATE)
+
+
 def _unstorable(data: Any, pointer: str) -> Iterator[Problem]:
+    """NUL and unpaired surrogates in text (PostgreSQL and UTF-8 refuse them) and NaN or
+    infinite numbers (JSON has no such numbers)."""
     if isinstance(data, dict):
         for key, value in data.items():
             yield from _unstorable(value, f"{pointer}/{key}")

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from alscare import assess
+from alscare import assess, parse_record
 from alscare.knowledge import KnowledgeBase
 from alscare.schemas.vocabulary import AlsfrsItem, Region
-from alscare.services import get_patient
+from alscare.services import get_patient, import_records, today
 from alscare.storage.security import Actor, Channel, Role
 from tests.acceptance.conftest import SCREENSHOTS
 from tests.conftest_server import PASSWORD, LiveServer
+from tests.integration.strategies import LONGITUDINAL
 
 pytestmark = pytest.mark.browser
 
@@ -183,6 +184,8 @@ def test_browser_visit_forms_store_breathing_weight_exam_emg_and_tests(
     page.get_by_role("button", name="Save weight").click()
 
     page.get_by_role("link", name="Examination").click()
+    expect(page.get_by_label("Date")).to_have_value(today().isoformat())
+    page.get_by_label("Date").fill("2025-02-20")
     cervical = page.get_by_role("group", name="Cervical (arms, hands, neck)")
     cervical.get_by_label("Weakness").check()
     cervical.get_by_label("Wasting").check()
@@ -212,15 +215,56 @@ def test_browser_visit_forms_store_breathing_weight_exam_emg_and_tests(
     assert [m.fvc_percent_predicted for m in record.respiratory] == [62]
     assert record.respiratory[0].symptoms == ("orthopnea",)
     assert [w.kg for w in record.weights] == [61.5]
-    assert set(record.exam) == {"cervical", "bulbar"}
-    cervical_signs = record.exam[Region.CERVICAL]
+    (examination,) = record.examinations
+    assert examination.date == dt.date(2025, 2, 20)
+    assert set(examination.regions) == {"cervical", "bulbar"}
+    cervical_signs = examination.regions[Region.CERVICAL]
     assert cervical_signs is not None and cervical_signs.spasticity is True
-    assert record.emg is not None and record.emg.motor_conduction_block is False
-    lumbar_emg = record.emg.regions[Region.LUMBOSACRAL]
+    (study,) = record.emg_studies
+    assert (study.date, study.motor_conduction_block) == (dt.date(2025, 2, 10), False)
+    lumbar_emg = study.regions[Region.LUMBOSACRAL]
     assert lumbar_emg is not None and lumbar_emg.muscles == 2
     assert [(t.id, t.value, t.unit) for t in record.tests] == [("vitamin_b12", 412, "pg/mL")]
     expect(page.locator(".tile", has_text="FVC").locator("dd")).to_contain_text("62")
     expect(page.get_by_role("img", name=re.compile("FVC % predicted over time"))).to_be_visible()
+    examinations = page.get_by_role("table", name="Examinations")
+    expect(examinations).to_contain_text("2025-02-20")
+    expect(examinations).to_contain_text("weakness, wasting, spasticity")
+    expect(page.get_by_role("table", name="EMG and nerve conduction studies")).to_contain_text(
+        "2025-02-10"
+    )
+
+
+def test_browser_patient_page_shows_the_course_the_record_and_unverified_marks(
+    clinician: Page, live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    record = parse_record({**LONGITUDINAL, "id": "B-2001"})
+    import_records(live_server.database, READER, [record])
+    as_of = dt.date(2025, 1, 15)
+    expected = assess(record, as_of=as_of, kb=kb)
+    page = clinician
+    page.goto(f"{live_server.url}/patients/B-2001?as_of={as_of}")
+    expect(page.get_by_role("heading", name="Patient B-2001", level=1)).to_be_visible()
+    expect(page.get_by_text("Ada Example")).to_be_visible()
+    course = page.get_by_role("table", name="Course: when each region first showed signs")
+    cervical = expected.course.regions[Region.CERVICAL]
+    row = f"cervical {cervical.first_umn} {cervical.first_lmn}"
+    expect(course.get_by_role("row", name=row, exact=True)).to_be_visible()
+    examinations = page.get_by_role("table", name="Examinations")
+    expect(examinations.locator("tr.after-as-of")).to_contain_text("after 2025-01-15")
+    expect(page.get_by_role("table", name="Interventions")).to_contain_text("declined")
+    encals = expected.prognosis.encals
+    assert encals.event is not None and encals.conditional is not None
+    prognosis = page.locator("#prognosis")
+    expect(prognosis).to_contain_text(encals.event)
+    expect(prognosis.locator("#encals-conditional")).to_contain_text(
+        f"Given no event up to {as_of}"
+    )
+    expect(page.locator("#prog-h .tag.unverified")).to_be_visible()
+    unverified = page.locator(".tag.unverified")
+    expect(unverified.first).to_have_css("text-transform", "uppercase")
+    assert unverified.count() > 3
+    shoot(page, "patient_page_v2")
 
 
 def test_browser_date_picker_shows_an_earlier_assessment(
@@ -355,7 +399,7 @@ def test_browser_new_patient_errors_show_beside_their_fields(
     page.get_by_label("Patient id").fill("B-1009")
     page.get_by_role("button", name="Create patient").click()
     expect(page.locator("#f-symptom_onset-date-error")).to_contain_text(
-        "symptom onset is before the birth date"
+        "date is before the birth date"
     )
     summary = page.locator("#error-summary")
     summary.get_by_role("link").first.click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from alscare.engine.timeline import DAYS_PER_MONTH
+from alscare.engine.state import DAYS_PER_MONTH
 from alscare.knowledge.models import cited_statements
 from alscare.knowledge.scoring import (
     AlsfrsRDefinition,

@@ -66,7 +66,17 @@ CENSUS = {
         "guidelines": 7,
         "seed_guidelines": 2,
         "unverified_findings": 16,
-    }
+    },
+    "2026.2": {
+        "key": 17,
+        "other": 5,
+        "sign": 15,
+        "red_flag": 17,
+        "risk_factors": 7,
+        "guidelines": 7,
+        "seed_guidelines": 2,
+        "unverified_findings": 16,
+    },
 }
 
 

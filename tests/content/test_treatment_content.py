@@ -4,28 +4,16 @@ load naming the item (file, id and field through the loader)."""
 from __future__ import annotations
 
 import copy
-import shutil
 from collections.abc import Callable
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from pydantic import ValidationError
 
-from alscare.engine.treatment_facts import FACT_FUNCTIONS
-from alscare.errors import KnowledgeError
-from alscare.knowledge import load_knowledge
-from alscare.knowledge.base import SourceRef
-from alscare.knowledge.conditions import FactTest, conditions_in
-from alscare.knowledge.treatment import (
-    FactId,
-    NamedCondition,
-    RefTest,
-    TreatmentFactTest,
-    TreatmentRules,
-)
+from alscare.knowledge.rules import facts_in
+from alscare.knowledge.treatment import TreatmentRules
 from alscare.schemas.vocabulary import Jurisdiction
 
 TREATMENT = resources.files("alscare.knowledge") / "content" / "treatment"
@@ -54,11 +42,6 @@ def _rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
     return found
 
 
-def _named(data: dict[str, Any], condition_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(c for c in data["conditions"] if c["id"] == condition_id)
-    return found
-
-
 # --- the content -------------------------------------------------------------------------------
 
 
@@ -79,25 +62,30 @@ def test_treatment_groups_are_the_issue_patient_groups(kb):
     ]
 
 
-def test_treatment_every_fact_has_a_function():
-    assert set(FACT_FUNCTIONS) == set(FactId)
-
-
-def test_treatment_every_threshold_and_named_condition_is_used(kb):
-    treatment = kb.treatment
-    conditions = [c.when for c in treatment.conditions]
-    conditions += [r.when for r in treatment.recommendation_rules]
-    conditions += [r.when for r in treatment.alert_rules]
-    parts = [part for condition in conditions for part in conditions_in(condition)]
-    used_thresholds = {p.comparison[1] for p in parts if isinstance(p, FactTest) and p.comparison}
-    used_conditions = {p.ref for p in parts if isinstance(p, RefTest)}
-    assert used_thresholds == {t.id for t in treatment.thresholds}
-    assert used_conditions == {c.id for c in treatment.conditions}
-
-
 def test_treatment_every_step_has_a_rule(kb):
-    without = {step.id for _, step in kb.treatment.steps() if not kb.treatment.rules_for(step.id)}
+    rules = kb.treatment.rules_by_step
+    without = {step.id for _, step in kb.treatment.steps() if step.id not in rules}
     assert without == set()
+
+
+def test_treatment_stopped_drugs_are_held_before_they_are_offered(kb):
+    # A drug stopped for an adverse effect is never offered again without saying why: the
+    # hold rule comes before the start/consider rules of its step.
+    for drug in ("riluzole", "edaravone", "tofersen"):
+        order = [rule.id for rule in kb.treatment.rules_by_step[drug]]
+        hold = order.index(f"{drug}_stopped_adverse_effect")
+        offers = [i for i, rule in enumerate(kb.treatment.rules_by_step[drug])
+                  if rule.action in ("start", "consider")]  # fmt: skip
+        assert all(hold < i for i in offers), drug
+
+
+def test_treatment_edaravone_names_its_trial_population(kb):
+    rule = next(r for r in kb.treatment.recommendation_rules if r.id == "edaravone_consider")
+    assert rule.population is not None
+    assert {leaf.fact for leaf in facts_in(rule.population.fits)} == {
+        "respiratory.fvc_percent_predicted"
+    }
+    assert rule.population.verified is False  # the population is not in the reference
 
 
 def test_treatment_drug_status_as_the_reference_gives_it(kb):
@@ -115,28 +103,6 @@ def test_treatment_drug_status_as_the_reference_gives_it(kb):
     assert status("sodium_phenylbutyrate_taurursodiol", "CA") == "withdrawn"
     assert status("sodium_phenylbutyrate_taurursodiol", "EU") == "refused"
     assert all(s.status == "trials_only" for s in kb.treatment.drug("ulefnersen").status)
-
-
-@pytest.mark.parametrize(
-    ("threshold", "value", "verified"),
-    [
-        ("niv_fvc_with_symptoms", 80, True),
-        ("niv_fvc_alone", 50, True),
-        ("niv_inspiratory_pressure", 40, True),
-        ("hypercapnia_paco2", 45, False),  # [M] in the reference
-        ("urgent_paco2", 6, True),
-        ("cough_flow_at_risk", 270, False),  # literature, not verified for CHEST
-        ("cough_flow_ineffective", 160, False),
-        ("riluzole_stop_alt", 5, True),
-        ("riluzole_baseline_transaminases", 3, True),
-        ("gastrostomy_weight_loss", 10, True),
-        ("gastrostomy_bmi", 18.5, True),
-        ("rapid_progression_rate", 1.0, False),
-    ],
-)
-def test_treatment_thresholds_and_their_verification(kb, threshold, value, verified):
-    found = kb.treatment.threshold(threshold)
-    assert (found.value, found.verified) == (value, verified)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +124,7 @@ def test_treatment_drug_names_match_whole_words_only(kb):
     assert not kb.treatment.drug("riluzole").matches("antiriluzolex")
 
 
-# --- broken rules fail at load ----------------------------------------------------------------
+# --- broken rules fail at validation ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -168,89 +134,18 @@ def test_treatment_drug_names_match_whole_words_only(kb):
          "names no step of the algorithm"),
         (lambda d: d["groups"][0]["steps"].pop(0), "recommendation id is no step"),
         (lambda d: d["alert_rules"].pop(), "alert id has no alert rule"),
-        (lambda d: d["thresholds"].append(dict(d["thresholds"][0])), "id is used more than once"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"ref": "nobody"}),
-         "refers to an unknown condition"),
+        (lambda d: d["recommendation_rules"].append(dict(d["recommendation_rules"][0])),
+         "id is used more than once"),
         (lambda d: _rule(d, "riluzole_continue").update(
-            when={"fact": "bmi", "below": "no_threshold"}), "unknown threshold"),
-        (lambda d: _rule(d, "riluzole_continue").update(
-            when={"fact": "bmi", "below": "niv_fvc_alone"}), "is in % predicted"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"taking": "aspirin"}),
-         "names an unknown drug"),
-        (lambda d: _rule(d, "riluzole_continue").update(
-            when={"drug_status": {"drug": "aspirin", "in": ["authorised"]}}),
-         "names an unknown drug"),
-        (lambda d: _rule(d, "riluzole_continue").update(
-            when={"recommended": {"step": "nowhere", "actions": ["start"]}}),
-         "names an unknown step"),
-        (lambda d: _rule(d, "riluzole_continue").update(
-            when={"recommended": {"step": "riluzole_liver_monitoring", "actions": ["start"]}}),
+            when={"fact": "recommended.riluzole_liver_monitoring", "in": ["start"]}),
          "comes before its own"),
-        (lambda d: _named(d, "rapid_progression").update(
-            when={"recommended": {"step": "riluzole", "actions": ["start"]}}),
-         "a named condition cannot test a recommendation"),
-        (lambda d: _named(d, "rapid_progression").update(when={"ref": "care_revisit_trigger"}),
-         "refers to itself"),
         (lambda d: d["riluzole_liver_monitoring"].update(drug="aspirin"),
          "names an unknown drug"),
         (lambda d: d["riluzole_liver_monitoring"]["phases"].reverse(),
          "phases must end in increasing months"),
         (lambda d: d["drugs"][0]["status"].append(dict(d["drugs"][0]["status"][0])),
          "more than one status for US"),
-        (lambda d: _rule(d, "riluzole_continue").update(
-            when={"fact": "bmi", "below": "gastrostomy_bmi", "present": True}),
-         "give exactly one test"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"fact": "bmi", "is": True}),
-         "takes above, at_least, at_most, below, present"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"fact": "bmi", "below": 18.5}),
-         "compare with a threshold id"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"fact": "on_niv", "is": "yes"}),
-         "is true or false"),
-        (lambda d: _rule(d, "riluzole_continue").update(
-            when={"fact": "respiratory_symptoms", "includes": ["hiccups"]}),
-         "unknown values hiccups"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"alsfrs_r_item": "speech"}),
-         "give at_most or at_least"),
-        (lambda d: _rule(d, "riluzole_continue").update(when={"colour": "blue"}),
-         "a condition needs one of the keys"),
     ],
 )  # fmt: skip
 def test_treatment_broken_rule_rejected(change, message):
     assert message in _invalid(change)
-
-
-def test_treatment_conditions_built_in_code_validate_too():
-    condition = NamedCondition(
-        id="on_niv_now",
-        label="on NIV",
-        when=TreatmentFactTest.model_validate({"fact": "on_niv", "is": True}),
-        sources=(SourceRef(id="khan2023_chest", where="NIV"),),
-    )
-    assert isinstance(condition.when, TreatmentFactTest)
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    source = resources.files("alscare.knowledge") / "content"
-    target = tmp_path / "content"
-    with resources.as_file(source) as folder:
-        shutil.copytree(folder, target)
-    return target
-
-
-def test_treatment_broken_rule_named_by_the_loader(content):
-    path = content / "treatment" / "recommendations.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    _rule(data, "riluzole_start").update(step="no_such_step")
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    with pytest.raises(KnowledgeError) as caught:
-        load_knowledge(content)
-    assert caught.value.item_id == "riluzole_start"
-    assert caught.value.file.startswith("treatment/")
-    assert "names no step of the algorithm" in caught.value.reason
-
-
-def test_treatment_rapid_progression_is_the_scoring_fast_band(kb):
-    # the same delta-FS cut-off lives in both sections; they must not drift apart
-    threshold = kb.treatment.threshold("rapid_progression_rate")
-    assert threshold.value == kb.scoring.progression_bands.fast_above

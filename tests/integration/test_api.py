@@ -16,11 +16,15 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from alscare import KnowledgeBase
+from alscare import KnowledgeBase, parse_record
 from alscare.cli.app import app as cli_app
 from alscare.knowledge.document import topic_document
-from tests.builders import rating
+from alscare.schemas.records import parse_record_v1
+from alscare.schemas.upgrade import upgrade
+from alscare.services import EARLIEST_AS_OF, FUTURE_DATE, LATEST_AS_OF
+from alscare.web.api import ENTRY_ENDPOINTS
 from tests.conftest_server import LiveServer
+from tests.integration.strategies import FULL_RECORD, FULL_RECORD_V1, rating
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 AS_OF = "2025-02-01"
@@ -53,14 +57,26 @@ def _problems(response: httpx.Response) -> list[dict[str, str]]:
 
 
 def test_create_patient_returns_201_and_reads_back_identical(clinician: httpx.Client) -> None:
-    record = _example("P-0001-limb-onset", "API-1")
+    record = {**FULL_RECORD, "id": "API-1"}
     created = clinician.post("/api/v1/patients", json=record)
     assert created.status_code == 201
     assert created.headers["location"] == "/api/v1/patients/API-1"
     read = clinician.get("/api/v1/patients/API-1")
     assert read.status_code == 200
-    assert read.json() == created.json()
-    assert read.json()["alsfrs_r"] == record["alsfrs_r"]
+    assert read.json() == created.json() == parse_record(record).to_json_dict()
+    assert read.json()["examinations"] == record["examinations"]
+
+
+def test_create_patient_from_a_v1_body_stores_and_answers_v2(clinician: httpx.Client) -> None:
+    body = {**FULL_RECORD_V1, "id": "API-V1"}
+    created = clinician.post("/api/v1/patients", json=body)
+    assert created.status_code == 201
+    expected = upgrade(parse_record_v1(body)).to_json_dict()
+    assert created.json() == expected
+    stored = clinician.get("/api/v1/patients/API-V1").json()
+    assert stored == expected
+    assert stored["schema"] == "alscare.patient/v2"
+    assert "exam" not in stored and stored["examinations"][0]["regions"]["bulbar"]["weakness"]
 
 
 def test_create_patient_duplicate_id_is_409(clinician: httpx.Client) -> None:
@@ -116,35 +132,43 @@ def test_unknown_patient_is_404_everywhere(clinician: httpx.Client) -> None:
     assert response.json()["detail"] == "no patient with id 'NOBODY'"
 
 
-@pytest.mark.parametrize(
-    ("segment", "series", "entry"),
-    [
-        ("alsfrs-r", "alsfrs_r", rating("2025-01-15", walking=2, gastrostomy=False)),
-        (
-            "respiratory",
-            "respiratory",
-            {"date": "2025-01-15", "fvc_percent_predicted": 71.5, "symptoms": ["orthopnea"]},
-        ),
-        ("weights", "weights", {"date": "2025-01-15", "kg": 63.4}),
-        (
-            "tests",
-            "tests",
-            {"id": "creatine_kinase", "date": "2025-01-15", "value": 250, "unit": "U/L"},
-        ),
-    ],
-)
-def test_add_visit_entry_is_201_and_stored_last(
-    clinician: httpx.Client, segment: str, series: str, entry: dict[str, Any]
+def _dated(entry: dict[str, Any], date: str) -> dict[str, Any]:
+    """The entry on ``date`` (a medication starts on it)."""
+    if "name" in entry:
+        return {"name": entry["name"], "since": date}
+    return {**entry, "date": date}
+
+
+@pytest.mark.parametrize("segment", sorted(ENTRY_ENDPOINTS))
+def test_add_visit_entry_to_each_series_is_201_and_stored_last(
+    clinician: httpx.Client, segment: str
 ) -> None:
+    series = ENTRY_ENDPOINTS[segment]
     patient_id = f"API-VISIT-{segment}"
     clinician.post("/api/v1/patients", json=_example("P-0002-bulbar-onset", patient_id))
     before = clinician.get(f"/api/v1/patients/{patient_id}").json().get(series, [])
+    entry = _dated(FULL_RECORD[series][0], "2025-01-15")
     response = clinician.post(f"/api/v1/patients/{patient_id}/{segment}", json=entry)
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
     stored = clinician.get(f"/api/v1/patients/{patient_id}").json()[series]
     assert len(stored) == len(before) + 1
-    assert stored[-1] == json.loads(json.dumps(response.json()[series][-1]))
-    assert stored[-1]["date"] == "2025-01-15"
+    assert stored[-1] == response.json()[series][-1] == entry
+
+
+def test_add_visit_entry_dated_after_today_is_422_and_stores_nothing(
+    clinician: httpx.Client,
+) -> None:
+    clinician.post("/api/v1/patients", json={"id": "API-FUTURE"})
+    exam = {"date": "2999-01-01", "regions": {"cervical": {"weakness": True}}}
+    response = clinician.post("/api/v1/patients/API-FUTURE/examinations", json=exam)
+    assert response.status_code == 422
+    assert _problems(response) == [{"pointer": "/date", "reason": FUTURE_DATE}]
+    created = clinician.post(
+        "/api/v1/patients", json={"id": "API-FUTURE-2", "diagnosis_date": "2999-01-01"}
+    )
+    assert _problems(created) == [{"pointer": "/diagnosis_date", "reason": FUTURE_DATE}]
+    assert clinician.get("/api/v1/patients/API-FUTURE").json().get("examinations") is None
+    assert clinician.get("/api/v1/patients/API-FUTURE-2").status_code == 404
 
 
 def test_add_visit_entry_invalid_is_422_relative_to_the_entry(clinician: httpx.Client) -> None:
@@ -153,14 +177,17 @@ def test_add_visit_entry_invalid_is_422_relative_to_the_entry(clinician: httpx.C
     assert response.status_code == 422
     assert [p["pointer"] for p in _problems(response)] == ["/items/speech"]
     unrated = clinician.post(
-        "/api/v1/patients/API-V422/alsfrs-r", json={"date": "2024-01-01", "items": {}}
+        "/api/v1/patients/API-V422/alsfrs-r",
+        json={"date": "2024-01-01", "items": {}, "gastrostomy": False},
     )
-    assert "every ALSFRS-R item must be rated" in _problems(unrated)[0]["reason"]
+    assert _problems(unrated) == [
+        {"pointer": "/items", "reason": "a rating rates at least one item"}
+    ]
     before_birth = clinician.post(
         "/api/v1/patients/API-V422/weights", json={"date": "1969-01-01", "kg": 70}
     )
     assert [p["pointer"] for p in _problems(before_birth)] == ["/date"]
-    assert clinician.get("/api/v1/patients/API-V422").json()["weights"] == []
+    assert "weights" not in clinician.get("/api/v1/patients/API-V422").json()
 
 
 def test_assessment_is_the_cli_bytes(
@@ -178,16 +205,41 @@ def test_assessment_is_the_cli_bytes(
     assert response.content == cli.stdout_bytes
 
 
-def test_assessment_needs_a_valid_as_of(clinician: httpx.Client) -> None:
-    clinician.post("/api/v1/patients", json={"id": "API-ASOF"})
-    missing = clinician.get("/api/v1/patients/API-ASOF/assessment")
-    assert missing.status_code == 422
-    assert _problems(missing)[0]["pointer"] == "/query/as_of"
-    wrong = clinician.get("/api/v1/patients/API-ASOF/assessment", params={"as_of": "2025-13-01"})
-    assert wrong.status_code == 422
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        None,
+        "2025-13-01",
+        "today",
+        "9999-12-31",
+        str(LATEST_AS_OF + dt.timedelta(days=1)),
+        "0001-01-01",
+    ],
+)
+def test_assessment_date_the_app_cannot_use_is_422_at_as_of(
+    clinician: httpx.Client, as_of: str | None
+) -> None:
+    clinician.post("/api/v1/patients", json={**FULL_RECORD, "id": "API-ASOF"})
+    params = {"as_of": as_of} if as_of is not None else {}
+    response = clinician.get("/api/v1/patients/API-ASOF/assessment", params=params)
+    assert response.status_code == 422
+    (problem,) = _problems(response)
+    assert problem["pointer"] == "/query/as_of"
 
 
-def test_list_patients_search_filters_by_id(clinician: httpx.Client) -> None:
+@pytest.mark.parametrize("as_of", [EARLIEST_AS_OF, LATEST_AS_OF])
+def test_assessment_on_the_first_and_last_date_the_app_assesses_on(
+    clinician: httpx.Client, as_of: dt.date
+) -> None:
+    clinician.post("/api/v1/patients", json={**FULL_RECORD, "id": "API-ASOF-EDGE"})
+    response = clinician.get(
+        "/api/v1/patients/API-ASOF-EDGE/assessment", params={"as_of": as_of.isoformat()}
+    )
+    assert response.status_code == 200
+    assert response.json()["as_of"] == as_of.isoformat()
+
+
+def test_list_patients_search_filters_by_id_or_name(clinician: httpx.Client) -> None:
     for patient_id in ("API-LIST-a", "API-LIST-b", "API-OTHER"):
         clinician.post("/api/v1/patients", json={"id": patient_id, "sex": "female"})
     response = clinician.get("/api/v1/patients", params={"search": "api-list"})
@@ -195,16 +247,34 @@ def test_list_patients_search_filters_by_id(clinician: httpx.Client) -> None:
     listed = response.json()
     assert [patient["id"] for patient in listed] == ["API-LIST-a", "API-LIST-b"]
     assert listed[0]["sex"] == "female"
+    identity = {"name": "Åsa Lindqvist", "identifiers": [{"system": "MRN", "value": "55-1"}]}
+    named = {"schema": "alscare.patient/v2", "id": "API-LIST-NAMED", "identity": identity}
+    clinician.post("/api/v1/patients", json=named)
+    (found,) = clinician.get("/api/v1/patients", params={"search": "ÅSA L"}).json()
+    assert (found["id"], found["name"], found["identifiers"]) == (
+        "API-LIST-NAMED",
+        "Åsa Lindqvist",
+        "MRN 55-1",
+    )
 
 
-def test_patch_patient_replaces_the_exam(clinician: httpx.Client) -> None:
+def test_patch_patient_replaces_fields_of_the_record_v2(clinician: httpx.Client) -> None:
     clinician.post("/api/v1/patients", json=_example("P-0003-conduction-block", "API-PATCH"))
-    exam = {"bulbar": {"weakness": True}, "thoracic": None}
-    response = clinician.patch("/api/v1/patients/API-PATCH", json={"exam": exam})
+    exams = [{"date": "2025-01-20", "regions": {"bulbar": {"weakness": True}, "thoracic": None}}]
+    response = clinician.patch(
+        "/api/v1/patients/API-PATCH", json={"examinations": exams, "death": {"date": "2025-03-01"}}
+    )
     assert response.status_code == 200
-    assert clinician.get("/api/v1/patients/API-PATCH").json()["exam"] == exam
-    bad = clinician.patch("/api/v1/patients/API-PATCH", json={"exam": {"elbow": {}}})
+    stored = clinician.get("/api/v1/patients/API-PATCH").json()
+    assert (stored["examinations"], stored["death"]) == (exams, {"date": "2025-03-01"})
+    bad = clinician.patch(
+        "/api/v1/patients/API-PATCH",
+        json={"examinations": [{"date": "2025-01-20", "regions": {"elbow": {}}}]},
+    )
     assert bad.status_code == 422
+    v1_field = clinician.patch("/api/v1/patients/API-PATCH", json={"exam": {"bulbar": {}}})
+    (problem,) = _problems(v1_field)
+    assert problem["pointer"] == "/exam" and "'examinations'" in problem["reason"]
     assert clinician.patch("/api/v1/patients/API-PATCH", json=[1]).status_code == 422
 
 
@@ -234,21 +304,60 @@ def test_openapi_documents_every_route_and_each_ref_resolves(live_server: LiveSe
         "/api/v1/auth/token",
         "/api/v1/patients",
         "/api/v1/patients/{patient_id}",
-        "/api/v1/patients/{patient_id}/alsfrs-r",
-        "/api/v1/patients/{patient_id}/respiratory",
-        "/api/v1/patients/{patient_id}/weights",
-        "/api/v1/patients/{patient_id}/tests",
+        *(f"/api/v1/patients/{{patient_id}}/{segment}" for segment in ENTRY_ENDPOINTS),
         "/api/v1/patients/{patient_id}/assessment",
         "/api/v1/topic",
         "/api/v1/audit",
     ):
         assert path in paths
-    body = paths["/api/v1/patients/{patient_id}/alsfrs-r"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/AlsfrsRating")
+    for segment, model in (
+        ("alsfrs-r", "AlsfrsRating"),
+        ("examinations", "Examination"),
+        ("emg-studies", "EmgStudy"),
+        ("interventions", "InterventionRecord"),
+    ):
+        body = paths[f"/api/v1/patients/{{patient_id}}/{segment}"]["post"]["requestBody"]
+        assert body["content"]["application/json"]["schema"]["$ref"].endswith(f"/{model}")
     schemas = spec["components"]["schemas"]
     refs = _refs(spec)
     assert refs
     assert {ref.removeprefix("#/components/schemas/") for ref in refs} <= set(schemas)
+
+
+def test_openapi_record_body_is_v2_and_says_v1_is_accepted(live_server: LiveServer) -> None:
+    with live_server.client() as anonymous:
+        spec = anonymous.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    create = spec["paths"]["/api/v1/patients"]["post"]["requestBody"]
+    one_of = create["content"]["application/json"]["schema"]["oneOf"]
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in one_of] == ["PatientRecord", "PatientRecordV1"]
+    assert "v1" in create["description"] and "v2" in create["description"]
+    record = schemas["PatientRecord"]
+    assert record["properties"]["schema"]["const"] == "alscare.patient/v2"
+    assert {"examinations", "emg_studies", "identity", "death"} <= set(record["properties"])
+    assert "exam" not in record["properties"]
+    assert {"exam", "emg"} <= set(schemas["PatientRecordV1"]["properties"])
+    imported = spec["paths"]["/api/v1/import"]["post"]["requestBody"]["content"]
+    assert {"$ref": "#/components/schemas/PatientRecordV1"} in _one_ofs(imported)
+    answer = spec["paths"]["/api/v1/patients/{patient_id}"]["get"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/PatientRecord")
+    as_of = next(
+        parameter
+        for parameter in spec["paths"]["/api/v1/patients/{patient_id}/assessment"]["get"][
+            "parameters"
+        ]
+        if parameter["name"] == "as_of"
+    )
+    assert f"from {EARLIEST_AS_OF} to {LATEST_AS_OF}" in as_of["description"]
+
+
+def _one_ofs(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        found = list(node.get("oneOf", []))
+        return found + [item for value in node.values() for item in _one_ofs(value)]
+    if isinstance(node, list):
+        return [item for value in node for item in _one_ofs(value)]
+    return []
 
 
 def _refs(node: Any) -> set[str]:
@@ -304,14 +413,18 @@ def test_import_and_export_all_or_nothing(admin: httpx.Client) -> None:
         lambda children: (
             st.lists(children, max_size=4)
             | st.dictionaries(
-                st.sampled_from(["id", "date", "kg", "items", "sex", "alsfrs_r", "x"]),
+                st.sampled_from(
+                    ["id", "date", "kg", "items", "sex", "alsfrs_r", "regions", "schema", "x"]
+                ),
                 children,
                 max_size=5,
             )
         ),
         max_leaves=20,
     ),
-    segment=st.sampled_from(["", "/API-FUZZ/alsfrs-r", "/API-FUZZ/weights", "/API-FUZZ/tests"]),
+    segment=st.sampled_from(
+        ["", *(f"/API-FUZZ/{segment}" for segment in ("alsfrs-r", "weights", "examinations"))]
+    ),
 )
 def test_arbitrary_json_bodies_never_get_a_server_error(
     clinician: httpx.Client, body: Any, segment: str

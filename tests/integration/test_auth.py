@@ -27,20 +27,21 @@ from tests.conftest_server import ADMIN_ACTOR, MAX_FAILURES, PASSWORD, LiveServe
 
 PATIENT = {"id": "AUTH-1", "weights": [{"date": "2024-01-01", "kg": 70}]}
 WEIGHT = {"date": "2024-02-01", "kg": 69}
-READS = [
+READS: list[tuple[str, str, Any]] = [
     ("GET", "/api/v1/patients", None),
     ("GET", "/api/v1/patients/AUTH-1", None),
     ("GET", "/api/v1/patients/AUTH-1/assessment?as_of=2025-01-01", None),
 ]
-WRITES = [
+WRITES: list[tuple[str, str, Any]] = [
     ("POST", "/api/v1/patients", {"id": "AUTH-NEW"}),
     ("PATCH", "/api/v1/patients/AUTH-1", {"sex": "male"}),
     ("POST", "/api/v1/patients/AUTH-1/alsfrs-r", {"date": "2024-02-01", "items": {}}),
+    ("POST", "/api/v1/patients/AUTH-1/examinations", {"date": "2024-02-01", "regions": {}}),
     ("POST", "/api/v1/patients/AUTH-1/respiratory", {"date": "2024-02-01"}),
     ("POST", "/api/v1/patients/AUTH-1/weights", WEIGHT),
     ("POST", "/api/v1/patients/AUTH-1/tests", {"id": "mri_brain_spine"}),
 ]
-ADMIN_ONLY = [
+ADMIN_ONLY: list[tuple[str, str, Any]] = [
     ("GET", "/api/v1/audit", None),
     ("GET", "/api/v1/export", None),
     ("POST", "/api/v1/import", {"id": "AUTH-IMPORTED"}),
@@ -67,7 +68,9 @@ def _new_account(database: Database, name: str, role: Role = Role.CLINICIAN) -> 
 
 def _login(server: LiveServer, name: str, password: str) -> httpx.Response:
     return httpx.post(
-        f"{server.url}/api/v1/auth/token", data={"username": name, "password": password}
+        f"{server.url}/api/v1/auth/token",
+        data={"username": name, "password": password},
+        timeout=30,  # a login hashes a password on purpose slowly; the machine may be busy
     )
 
 

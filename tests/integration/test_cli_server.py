@@ -20,10 +20,13 @@ from alscare import ConfigError, parse_record_json
 from alscare.cli.app import app
 from alscare.cli.server import AccountRole
 from alscare.demo import demo_records
+from alscare.schemas.records import parse_record_v1
+from alscare.schemas.upgrade import upgrade
 from alscare.settings import MIN_SECRET_KEY_LENGTH, load_settings
 from alscare.storage.database import Database, head_revision
 from alscare.storage.security import Channel, Role, authenticate
 from tests.conftest_server import SECRET_KEY, Backend, server_settings
+from tests.integration.strategies import FULL_RECORD_V1
 
 _KEPT = ("ALSCARE_REQUIRE_ALL", "ALSCARE_TEST_POSTGRES")
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.json"))
@@ -100,6 +103,15 @@ def test_db_import_then_export_gives_the_same_records(on_backend: Backend, tmp_p
         assert by_id[record.id] == record.to_json_dict()
     one = _run("db", "export", "P-0002")
     assert json.loads(one.stdout) == by_id["P-0002"]
+
+
+def test_db_import_of_a_record_v1_exports_it_as_v2(on_backend: Backend, tmp_path: Path) -> None:
+    path = tmp_path / "v1.jsonl"
+    path.write_text(json.dumps({**FULL_RECORD_V1, "id": "CLI-V1"}) + "\n", encoding="utf-8")
+    assert _run("db", "import", str(path)).exit_code == 0
+    exported = json.loads(_run("db", "export", "CLI-V1").stdout)
+    assert exported == upgrade(parse_record_v1({**FULL_RECORD_V1, "id": "CLI-V1"})).to_json_dict()
+    assert exported["schema"] == "alscare.patient/v2" and "exam" not in exported
 
 
 def test_db_import_invalid_file_reports_pointers_and_stores_nothing(
@@ -253,7 +265,7 @@ def test_serve_demo_seeds_examples_and_prints_a_working_account(
     assert account[:2] == ["demo", "account:"]
     username, password = account[2], account[4]
     token = httpx.post(
-        f"{url}/api/v1/auth/token", data={"username": username, "password": password}
+        f"{url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=30
     ).json()["access_token"]
     listed = httpx.get(f"{url}/api/v1/patients", headers={"Authorization": f"Bearer {token}"})
     assert [p["id"] for p in listed.json()] == sorted(r.id for r in demo_records())

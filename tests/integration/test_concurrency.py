@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.builders import rating
 from tests.conftest_server import LiveServer
+from tests.integration.strategies import rating
 
 CLIENTS = 16
 VISITS_PER_CLIENT = 6

@@ -1,6 +1,8 @@
 """The clinic pages over HTTP against a live server (SQLite and PostgreSQL): login and the
-session cookie, CSRF protection of every form, what a viewer may do, and form validation (the
-field and the reason on the form, nothing stored, never a 500)."""
+session cookie, CSRF protection of every form, what a viewer may do, form validation (the
+field and the reason on the form, nothing stored, never a 500), and what the patient page shows
+of the record v2 and its assessment (the dated parts, the course, stale and implausible scores,
+the ENCALS event, applicability and conditional survival, and every unverified conclusion)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import delete
 
-from alscare import assess, services
+from alscare import Assessment, assess, parse_record, services
 from alscare.knowledge import KnowledgeBase
 from alscare.schemas.vocabulary import AlsfrsItem, Region
 from alscare.storage.security import Actor, Channel, Role
 from alscare.storage.tables import UserRow
 from tests.conftest_server import MAX_FAILURES, PASSWORD, LiveServer
+from tests.integration.strategies import FULL_RECORD_V1, LONGITUDINAL, rating
 
 SETUP = Actor(username="test-setup", role=Role.ADMIN, channel=Channel.CLI)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -286,7 +289,10 @@ def test_pages_viewer_sees_no_write_form_or_link(live_server: LiveServer) -> Non
         ("/patients/new", {"id": "PG-VIEW-NEW"}),
         ("/patients/PG-VIEW-2/visit/alsfrs-r", rating_form()),
         ("/patients/PG-VIEW-2/visit/weight", {"date": "2025-01-01", "kg": "60"}),
-        ("/patients/PG-VIEW-2/visit/exam", {"cervical.weakness": "on"}),
+        (
+            "/patients/PG-VIEW-2/visit/exam",
+            {"date": "2025-01-01", "regions.cervical.weakness": "on"},
+        ),
     ],
 )
 def test_pages_viewer_cannot_post_forms(
@@ -300,7 +306,7 @@ def test_pages_viewer_cannot_post_forms(
     assert response.status_code == 403
     assert "Not allowed" in response.text
     record = stored(live_server, "PG-VIEW-2")
-    assert (record.alsfrs_r, record.weights, record.exam) == ((), (), {})
+    assert (record.alsfrs_r, record.weights, record.examinations) == ((), (), ())
     assert not services.list_patients(live_server.database, SETUP, search="PG-VIEW-NEW")
 
 
@@ -409,6 +415,15 @@ def test_pages_alsfrs_r_bad_input_names_the_field_and_the_reason(
             "rns_decrement",
             "choose yes, no or not recorded",
         ),
+        ("exam", {"date": "2025-01-01"}, "regions", "tick each region you examined"),
+        ("exam", {"regions.bulbar.examined": "on"}, "date", "enter the date of the examination"),
+        ("weight", {"date": "2999-01-01", "kg": "60"}, "date", "date is after today"),
+        (
+            "exam",
+            {"date": "2999-01-01", "regions.bulbar.examined": "on"},
+            "date",
+            "date is after today",
+        ),
     ],
 )
 def test_pages_visit_form_bad_input_names_the_field_and_stores_nothing(
@@ -421,7 +436,8 @@ def test_pages_visit_form_bad_input_names_the_field_and_stores_nothing(
     assert response.status_code == 422
     assert field_error(response.text, field) == reason
     record = stored(live_server, "PG-FORM-3")
-    assert (record.weights, record.respiratory, record.tests, record.emg) == ((), (), (), None)
+    assert (record.weights, record.respiratory, record.tests) == ((), (), ())
+    assert (record.examinations, record.emg_studies) == ((), ())
 
 
 @pytest.mark.parametrize(
@@ -434,12 +450,22 @@ def test_pages_visit_form_bad_input_names_the_field_and_stores_nothing(
         (
             {"id": "PG-NEW-X", "birth_date": "2000-01-01", "symptom_onset.date": "1999-01-01"},
             "symptom_onset.date",
-            "symptom onset is before the birth date",
+            "date is before the birth date",
         ),
         (
             {"id": "PG-NEW-X", "progressive": "perhaps"},
             "progressive",
             "choose yes, no or not recorded",
+        ),
+        (
+            {"id": "PG-NEW-X", "identity.identifiers.0.value": "0012345"},
+            "identity.identifiers.0.system",
+            "say which number it is (MRN, NHS, ...)",
+        ),
+        (
+            {"id": "PG-NEW-X", "diagnosis_date": "2999-01-01"},
+            "diagnosis_date",
+            "date is after today",
         ),
     ],
 )
@@ -451,6 +477,30 @@ def test_pages_new_patient_bad_input_names_the_field_and_stores_nothing(
     assert response.status_code == 422
     assert field_error(response.text, field) == reason
     assert not services.list_patients(live_server.database, SETUP, search="PG-NEW-X")
+
+
+def test_pages_new_patient_stores_a_record_v2_with_identity_and_dated_age(
+    live_server: LiveServer,
+) -> None:
+    create(
+        live_server,
+        "PG-NEW-2",
+        birth_date="",
+        age_years="71",
+        **{
+            "identity.name": "Björk Example",
+            "identity.identifiers.0.system": "MRN",
+            "identity.identifiers.0.value": "0042",
+        },
+    )
+    record = stored(live_server, "PG-NEW-2")
+    assert record.identity is not None and record.identity.name == "Björk Example"
+    assert [(i.system, i.value) for i in record.identity.identifiers] == [("MRN", "0042")]
+    assert (record.age_years, record.age_on) == (71, services.today())
+    client = logged_in(live_server, "viewer")
+    assert "Björk Example" in client.get("/patients", params={"q": "björk"}).text
+    page = client.get("/patients/PG-NEW-2").text
+    assert "<strong>Björk Example</strong>" in page and "MRN 0042" in page
 
 
 def test_pages_new_patient_with_a_taken_id_says_so(live_server: LiveServer) -> None:
@@ -488,7 +538,11 @@ def test_pages_visit_forms_store_each_entry(live_server: LiveServer) -> None:
             "symptoms.morning_headache": "on",
         },
         "weight": {"date": "2025-03-01", "kg": "70,5"},
-        "exam": {"bulbar.examined": "on", "lumbosacral.hyperreflexia": "on"},
+        "exam": {
+            "date": "2025-03-01",
+            "regions.bulbar.examined": "on",
+            "regions.lumbosacral.hyperreflexia": "on",
+        },
         "emg": {"date": "2025-02-01", "regions.thoracic.active_denervation": "no"},
         "test": {"id": "creatine_kinase", "value": "380", "unit": "U/L", "upper_limit": "200"},
     }
@@ -503,26 +557,37 @@ def test_pages_visit_forms_store_each_entry(live_server: LiveServer) -> None:
     assert record.respiratory[0].paco2_kpa == 6.2
     assert record.respiratory[0].symptoms == ("morning_headache",)
     assert record.weights[0].kg == 70.5
-    assert set(record.exam) == {Region.BULBAR, Region.LUMBOSACRAL}
-    lumbosacral = record.exam[Region.LUMBOSACRAL]
+    (examination,) = record.examinations
+    assert examination.date == dt.date(2025, 3, 1)
+    assert set(examination.regions) == {Region.BULBAR, Region.LUMBOSACRAL}
+    lumbosacral = examination.regions[Region.LUMBOSACRAL]
     assert lumbosacral is not None and lumbosacral.hyperreflexia is True
-    assert record.emg is not None and record.emg.date == dt.date(2025, 2, 1)
+    (study,) = record.emg_studies
+    assert study.date == dt.date(2025, 2, 1)
+    thoracic = study.regions[Region.THORACIC]
+    assert thoracic is not None and thoracic.active_denervation is False
     assert record.tests[0].upper_limit == 200
     page = client.get("/patients/PG-STORE-1")
     assert "Test result saved." in page.text
 
 
-def test_pages_exam_form_shows_the_exam_on_record_and_replaces_it(
+def test_pages_exam_form_adds_a_dated_examination_and_keeps_the_earlier_ones(
     live_server: LiveServer,
 ) -> None:
     create(live_server, "PG-STORE-2")
     client = logged_in(live_server, "clinician")
-    client.post("/patients/PG-STORE-2/visit/exam", {"cervical.wasting": "on"})
+    first = {"date": "2025-01-10", "regions.cervical.wasting": "on"}
+    assert client.post("/patients/PG-STORE-2/visit/exam", first).status_code == 303
     form = client.get("/patients/PG-STORE-2/visit/exam").text
-    assert re.search(r'name="cervical\.wasting" value="on"\s+checked', form)
-    assert re.search(r'name="cervical\.examined" value="on"\s+checked', form)
-    client.post("/patients/PG-STORE-2/visit/exam", {"thoracic.examined": "on"})
-    assert set(stored(live_server, "PG-STORE-2").exam) == {"thoracic"}
+    assert f'name="date" type="date" value="{services.today()}"' in form
+    assert " checked" not in form  # a new examination starts empty: nothing carried over
+    second = {"date": "2025-02-10", "regions.thoracic.examined": "on"}
+    assert client.post("/patients/PG-STORE-2/visit/exam", second).status_code == 303
+    record = stored(live_server, "PG-STORE-2")
+    assert [(e.date, set(e.regions)) for e in record.examinations] == [
+        (dt.date(2025, 1, 10), {Region.CERVICAL}),
+        (dt.date(2025, 2, 10), {Region.THORACIC}),
+    ]
 
 
 # --- the patient page ------------------------------------------------------------------------
@@ -554,7 +619,7 @@ def test_pages_patient_page_defaults_to_today(live_server: LiveServer) -> None:
     create(live_server, "PG-SHOW-2")
     client = logged_in(live_server, "viewer")
     page = client.get("/patients/PG-SHOW-2")
-    assert f'name="as_of" type="date" value="{dt.date.today()}"' in page.text
+    assert f'name="as_of" type="date" value="{services.today()}"' in page.text
 
 
 def test_pages_unknown_patient_bad_date_and_unknown_form_are_error_pages(
@@ -564,7 +629,12 @@ def test_pages_unknown_patient_bad_date_and_unknown_form_are_error_pages(
     missing = client.get("/patients/PG-NOBODY")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     create(live_server, "PG-ERR-1")
-    assert client.get("/patients/PG-ERR-1", params={"as_of": "2025-13-01"}).status_code == 400
+    for as_of in ("2025-13-01", "9999-12-31", "1899-12-31"):
+        page = client.get("/patients/PG-ERR-1", params={"as_of": as_of})
+        assert page.status_code == 422, as_of
+        assert "text/html" in page.headers["content-type"]
+    too_late = client.get("/patients/PG-ERR-1", params={"as_of": "9999-12-31"}).text
+    assert "from 1900-01-01 to 2199-12-31" in too_late
     assert client.get("/patients/PG-ERR-1/visit/blood-pressure").status_code == 404
     assert client.get("/topic", params={"section": "gossip"}).status_code == 404
 
@@ -575,7 +645,8 @@ def test_pages_patient_list_searches_by_id(live_server: LiveServer) -> None:
     client = logged_in(live_server, "viewer")
     page = client.get("/patients", params={"q": "list-alp"}).text
     assert ">PG-LIST-ALPHA</a>" in page and "PG-LIST-BETA" not in page
-    assert "No patient id contains" in client.get("/patients", params={"q": "zzz-none"}).text
+    none = client.get("/patients", params={"q": "zzz-none"}).text
+    assert "No patient’s id, name or number contains" in none
 
 
 def test_pages_topic_browser_shows_review_status_on_the_date(
@@ -657,7 +728,9 @@ def test_pages_home_and_login_page_send_a_logged_in_user_on(live_server: LiveSer
     assert client.get("/login", params={"next": "/topic"}).headers["location"] == "/topic"
 
 
-def test_pages_emg_form_shows_the_study_on_record(live_server: LiveServer) -> None:
+def test_pages_emg_form_adds_a_study_and_starts_the_next_one_empty(
+    live_server: LiveServer,
+) -> None:
     create(live_server, "PG-EMG-1")
     client = logged_in(live_server, "clinician")
     study = {
@@ -667,20 +740,15 @@ def test_pages_emg_form_shows_the_study_on_record(live_server: LiveServer) -> No
         "sensory_conduction_abnormal": "no",
     }
     assert client.post("/patients/PG-EMG-1/visit/emg", study).status_code == 303
+    (stored_study,) = stored(live_server, "PG-EMG-1").emg_studies
+    cervical = stored_study.regions[Region.CERVICAL]
+    assert cervical is not None and (cervical.chronic_neurogenic, cervical.muscles) == (True, 3)
+    assert stored_study.sensory_conduction_abnormal is False
+    assert stored_study.motor_conduction_block is None
     form = client.get("/patients/PG-EMG-1/visit/emg").text
-    assert 'name="date" type="date" value="2025-02-01"' in form
-    assert 'name="regions.cervical.muscles" type="number" value="3"' in form
-    chosen = re.findall(
-        r'name="([^"]+)"[^>]*>\s*<option value="">[^<]*</option>\s*'
-        r'<option value="yes"( selected)?>yes</option>\s*'
-        r'<option value="no"( selected)?>no</option>',
-        form,
-    )
-    selected = {name: "yes" if yes else "no" for name, yes, no in chosen if yes or no}
-    assert selected == {
-        "regions.cervical.chronic_neurogenic": "yes",
-        "sensory_conduction_abnormal": "no",
-    }
+    assert f'name="date" type="date" value="{services.today()}"' in form
+    assert 'name="regions.cervical.muscles" type="number" value=""' in form
+    assert " selected>" not in form
 
 
 def test_pages_emg_before_the_birth_date_is_refused_on_its_date_field(
@@ -691,7 +759,7 @@ def test_pages_emg_before_the_birth_date_is_refused_on_its_date_field(
     response = client.post("/patients/PG-EMG-2/visit/emg", {"date": "1959-01-01"})
     assert response.status_code == 422
     assert field_error(response.text, "date") == "date is before the birth date"
-    assert stored(live_server, "PG-EMG-2").emg is None
+    assert stored(live_server, "PG-EMG-2").emg_studies == ()
 
 
 def test_pages_rating_form_offers_5b_once_a_gastrostomy_is_rated(live_server: LiveServer) -> None:
@@ -702,7 +770,8 @@ def test_pages_rating_form_offers_5b_once_a_gastrostomy_is_rated(live_server: Li
     client.post("/patients/PG-5B-1/visit/alsfrs-r", {**rating_form(), "item_5_form": "5b"})
     form = client.get("/patients/PG-5B-1/visit/alsfrs-r").text
     assert re.search(r'value="5b"\s+checked', form)
-    assert "70 years (as recorded)" in client.get("/patients/PG-5B-1").text
+    age = f"70 years on {services.today()} (as recorded)"
+    assert age in client.get("/patients/PG-5B-1").text
 
 
 def test_pages_session_of_a_removed_account_is_a_logged_out_session(
@@ -715,3 +784,222 @@ def test_pages_session_of_a_removed_account_is_a_logged_out_session(
         session.execute(delete(UserRow).where(UserRow.username == "gone-soon"))
     response = client.get("/patients")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+# --- the patient page: the record v2 and the assessment's new parts ---------------------------
+
+AS_OF = dt.date(2025, 1, 15)
+LATER = dt.date(2025, 9, 1)
+
+
+def _store(server: LiveServer, data: dict[str, Any]) -> None:
+    services.import_records(server.database, SETUP, [parse_record(data)], replace=True)
+
+
+def _page(server: LiveServer, patient_id: str, as_of: dt.date) -> str:
+    response = logged_in(server, "viewer").get(f"/patients/{patient_id}", params={"as_of": as_of})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _assessed(server: LiveServer, patient_id: str, as_of: dt.date, kb: KnowledgeBase) -> Assessment:
+    return assess(stored(server, patient_id), as_of=as_of, kb=kb)
+
+
+class _Element(HTMLParser):
+    """The markup of the element with one id, its start tag to its end tag."""
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.element_id = element_id
+        self.tag: str | None = None
+        self.depth = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.tag is None and dict(attrs).get("id") == self.element_id:
+            self.tag = tag
+        if self.tag is not None and self.depth >= 0:
+            self.parts.append(self.get_starttag_text() or "")
+            if tag == self.tag:
+                self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.tag is not None and self.depth > 0:
+            self.parts.append(f"</{tag}>")
+            if tag == self.tag:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.depth = -1  # done
+
+    def handle_data(self, data: str) -> None:
+        if self.tag is not None and self.depth > 0:
+            self.parts.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.handle_data(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.handle_data(f"&#{name};")
+
+
+def element(page: str, element_id: str) -> str:
+    parser = _Element(element_id)
+    parser.feed(page)
+    assert parser.tag is not None, f"no element with id {element_id!r}"
+    return "".join(parser.parts)
+
+
+def text_of(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+UNVERIFIED = 'class="tag unverified"'
+
+
+def test_pages_patient_page_shows_the_dated_parts_of_the_record(live_server: LiveServer) -> None:
+    _store(live_server, LONGITUDINAL)
+    page = _page(live_server, "PG-V2-1", AS_OF)
+    assert "<strong>Ada Example</strong>" in page and "NHS 9434765919" in page
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", element(page, "record-examinations"), re.S)
+    lines = [text_of(row) for row in rows[1:]]  # the header row first
+    assert lines == [
+        "2025-03-01 after 2025-01-15 Bulbar wasting",
+        "2024-12-01 Cervical (arms, hands, neck) weakness, brisk reflexes (incl. kept in a wasted "
+        "muscle)",
+        "2024-12-01 Lumbosacral (legs) weakness, wasting, brisk reflexes (incl. kept in a wasted "
+        "muscle)",
+        "2024-12-01 Bulbar no fasciculations",
+        "2024-09-01 Cervical (arms, hands, neck) weakness, wasting",
+    ]
+    assert 'class="after-as-of"' in rows[1] and "after-as-of" not in "".join(rows[2:])
+    emg = text_of(element(page, "record-emg"))
+    assert (
+        "2024-08-20 Cervical (arms, hands, neck) chronic neurogenic change, fibrillations or "
+        "positive sharp waves, in 3 muscles"
+    ) in emg
+    assert "Nerve conduction and other Motor conduction block: no" in emg
+    interventions = text_of(element(page, "record-interventions"))
+    assert interventions.count("2024-12-01") == 2
+    assert "offered" in interventions and "declined" in interventions
+    assert "2024-09-01 110 of 136 no not recorded" in text_of(element(page, "record-cognition"))
+    assert "2024-09-01 Multidisciplinary" in text_of(element(page, "record-care"))
+    assert 'id="record-death"' not in page
+
+
+def test_pages_patient_page_marks_dates_the_v1_upgrade_inferred(live_server: LiveServer) -> None:
+    _store(live_server, {**FULL_RECORD_V1, "id": "PG-V1-1"})
+    page = _page(live_server, "PG-V1-1", AS_OF)
+    examinations = element(page, "record-examinations")
+    assert "date inferred" in examinations and "2024-02-01" in examinations  # the latest date
+    assert "date inferred" not in element(page, "record-emg")  # the v1 EMG had its own date
+
+
+def test_pages_patient_page_shows_the_course_and_the_encals_event_and_conditional(
+    live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    _store(live_server, LONGITUDINAL)
+    page = _page(live_server, "PG-V2-1", AS_OF)
+    expected = _assessed(live_server, "PG-V2-1", AS_OF, kb)
+    for region, first in expected.course.regions.items():
+        cells = text_of(element(page, f"course-{region.value}"))
+        assert cells == f"{region.value} {first.first_umn or '—'} {first.first_lmn or '—'}"
+    assert expected.course.regions[Region.CERVICAL].first_lmn == dt.date(2024, 8, 20)
+    encals = expected.prognosis.encals
+    assert encals.applicable is True and encals.event and encals.conditional is not None
+    assert encals.event in text_of(element(page, "encals-event"))
+    conditional = text_of(element(page, "encals-conditional"))
+    median = encals.conditional.median_survival_months
+    assert median is not None and f"{median:.0f} months from {AS_OF}" in conditional
+    for months, probability in encals.conditional.survival.items():
+        assert f"{months} months later: {probability * 100:.0f} %" in conditional
+
+
+def test_pages_patient_page_shows_stale_and_implausible_scores_with_their_dates(
+    live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    heavy = {**LONGITUDINAL, "id": "PG-V2-2", "weights": [{"date": "2024-12-01", "kg": 400}]}
+    _store(live_server, heavy)
+    scores = _assessed(live_server, "PG-V2-2", AS_OF, kb).scores
+    assert (scores.stale, scores.implausible) == (("fvc_percent_predicted",), ("bmi",))
+    page = _page(live_server, "PG-V2-2", AS_OF)
+    assert (
+        text_of(element(page, "score-bmi"))
+        == f"BMI {scores.bmi:.1f} kg/m², on 2024-12-01 implausible"
+    )
+    fvc = text_of(element(page, "score-fvc_percent_predicted"))
+    assert fvc == "FVC 78 % predicted, on 2024-09-01 stale"
+    # the assessment's own words for each flag, as every view shows them
+    assert text_of(element(page, "score-note-fvc_percent_predicted")) == (
+        f"FVC: {scores.notes['fvc_percent_predicted']}"
+    )
+    assert text_of(element(page, "score-note-bmi")) == f"BMI: {scores.notes['bmi']}"
+    assert scores.notes["bmi"].startswith("implausible, not used for advice")
+    later = _assessed(live_server, "PG-V2-2", LATER, kb).scores
+    assert {"bmi", "alsfrs_r"} <= set(later.stale)
+    page = _page(live_server, "PG-V2-2", LATER)
+    assert text_of(element(page, "score-bmi")).endswith("stale implausible")
+    assert "stale" in text_of(element(page, "score-alsfrs_r"))
+    notes = text_of(element(page, "scores-notes"))
+    assert all(f"of {later.dates[key]}" in notes for key in later.stale)
+
+
+def test_pages_patient_page_says_when_encals_does_not_apply_and_why(
+    live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    quick = {**LONGITUDINAL, "id": "PG-V2-3", "diagnosis_date": "2024-01-20"}
+    quick["alsfrs_r"] = [rating("2024-01-20", walking=3)]
+    quick["respiratory"] = [{"date": "2024-01-20", "fvc_percent_predicted": 80}]
+    _store(live_server, quick)
+    encals = _assessed(live_server, "PG-V2-3", AS_OF, kb).prognosis.encals
+    assert encals.applicable is False and encals.median_survival_months is None
+    page = _page(live_server, "PG-V2-3", AS_OF)
+    section = text_of(element(page, "prognosis"))
+    assert "Not applicable to this patient" in section
+    reasons = [reason for reason in encals.because if reason.startswith("not applicable")]
+    assert reasons and all(reason in section for reason in reasons)
+    assert 'id="encals-conditional"' not in page and "Estimated median" not in section
+
+
+def test_pages_patient_page_shows_death_and_stage_5(
+    live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    _store(live_server, {**LONGITUDINAL, "id": "PG-V2-4", "death": {"date": "2025-06-01"}})
+    expected = _assessed(live_server, "PG-V2-4", LATER, kb)
+    assert expected.staging.kings.stage == "5"
+    page = _page(live_server, "PG-V2-4", LATER)
+    assert "<dt>Died</dt><dd>2025-06-01</dd>" in page
+    assert text_of(element(page, "record-death")) == "Date 2025-06-01"
+    assert text_of(element(page, "stage-kings")).startswith("King's stage 5")
+    before = _page(live_server, "PG-V2-4", AS_OF)
+    assert "after 2025-01-15" in text_of(element(before, "record-death"))
+
+
+def test_pages_patient_page_marks_every_unverified_conclusion(
+    live_server: LiveServer, kb: KnowledgeBase
+) -> None:
+    _store(live_server, LONGITUDINAL)
+    assessment = _assessed(live_server, "PG-V2-1", LATER, kb)
+    page = _page(live_server, "PG-V2-1", LATER)
+    shown: list[tuple[str, bool]] = [
+        *((f"alert-{a.id}", a.verified) for a in assessment.alerts),
+        *((f"rec-{r.id}", r.verified) for r in assessment.recommendations),
+        *((f"diff-{d.id}", d.verified) for d in assessment.differentials),
+        *((f"inv-{i.id}", i.verified) for i in assessment.investigations),
+        *((f"region-{region.value}", s.verified) for region, s in assessment.regions.items()),
+        ("crit-gold_coast", assessment.criteria.gold_coast.verified),
+        ("crit-el_escorial", assessment.criteria.el_escorial.verified),
+        ("crit-awaji", assessment.criteria.awaji.verified),
+        ("summary-h", assessment.scores.verified),
+        ("stage-kings", assessment.staging.kings.verified),
+        ("prog-h", assessment.prognosis.encals.verified),
+    ]
+    if assessment.staging.kings_clinical is not None:
+        shown.append(("stage-kings_clinical", assessment.staging.kings_clinical.verified))
+    unverified = [name for name, verified in shown if not verified]
+    assert {"crit-gold_coast", "summary-h", "prog-h"} <= set(unverified)  # the case tests them
+    assert any(name.startswith("rec-") for name in unverified)
+    assert any(name.startswith("inv-") for name in unverified)
+    for name, verified in shown:
+        assert (UNVERIFIED in element(page, name)) is (not verified), name
+    assert page.count(UNVERIFIED) == len(unverified)  # nothing else is marked

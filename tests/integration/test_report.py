@@ -1,5 +1,8 @@
-"""The clinic letter: HTML sections, numbered sources with full citations, escaping, the PDF
-(WeasyPrint, checked with poppler when installed) and ``alscare report`` on the command line."""
+"""The clinic letter: HTML sections, numbered sources with full citations, escaping, the fields
+of the longitudinal record (dates and flags of the scores, the course, stage 5 after death, the
+ENCALS event, applicability and survival from the assessment date, unverified tags, the
+patient's identity in the header only), the PDF (WeasyPrint, checked with poppler when
+installed) and ``alscare report`` on the command line."""
 
 from __future__ import annotations
 
@@ -19,10 +22,10 @@ from alscare.report import render_html, render_pdf
 from alscare.schemas.assessment import (
     Alert,
     AlsfrsScore,
+    Course,
+    CourseRegion,
     Criteria,
     DifferentialResult,
-    EncalsInputs,
-    EncalsPrognosis,
     GoldCoastResult,
     InvestigationPlanItem,
     KingsClinicalResult,
@@ -43,8 +46,9 @@ from alscare.schemas.vocabulary import (
     Region,
     Severity,
 )
-from tests.builders import make_record
-from tests.conftest import RECORDS, example
+from tests.builders import make_record_v2
+from tests.conftest import RECORDS_V2, example
+from tests.fixtures.assessments import ENCALS_EVENT, encals_from_as_of, encals_not_applicable
 
 AS_OF = dt.date(2025, 2, 1)
 SECTIONS = (
@@ -83,25 +87,49 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
             ),
             progression_rate=0.99,
             fvc_percent_predicted=77,
+            bmi=9.1,
             because=("ALSFRS-R 33 on 2024-12-20",),
             sources=(second,),
+            dates={
+                "alsfrs_r": dt.date(2024, 12, 20),
+                "progression_rate": dt.date(2024, 12, 20),
+                "fvc_percent_predicted": dt.date(2024, 8, 1),
+                "bmi": dt.date(2024, 12, 20),
+            },
+            stale=("fvc_percent_predicted",),
+            implausible=("bmi",),
+            notes={
+                "fvc_percent_predicted": "respiratory function tests of 2024-08-01, 6 months "
+                "old: stale, past the 3-month repeat window; a new one is due",
+                "bmi": "implausible, not used for advice: a BMI this low is not credible",
+            },
+            verified=False,
         ),
         staging=Staging(
             kings=KingsResult(
-                stage=KingsStage.STAGE_3, method="alsfrs_r", because=("three regions",)
+                stage=KingsStage.STAGE_3,
+                method="alsfrs_r",
+                because=("three regions",),
+                verified=False,
             )
         ),
         criteria=Criteria(
-            gold_coast=GoldCoastResult(met=True, because=("UMN and LMN signs in cervical",))
-        ),
-        prognosis=Prognosis(
-            encals=EncalsPrognosis(
-                linear_predictor=-4.68,
-                median_survival_months=38.1,
-                survival={"12": 0.98, "60": 0.18},
-                inputs=EncalsInputs(age_at_onset_years=60.0, bulbar_onset=False),
-                sources=(third,),
+            gold_coast=GoldCoastResult(
+                met=True, because=("UMN and LMN signs in cervical",), verified=False
             )
+        ),
+        prognosis=Prognosis(encals=encals_from_as_of(third)),
+        regions={
+            Region.CERVICAL: RegionStatus(umn=True, lmn=True, lmn_source="clinical+emg"),
+            Region.BULBAR: RegionStatus(umn=False, lmn=False, verified=False),
+        },
+        course=Course(
+            regions={
+                Region.CERVICAL: CourseRegion(
+                    first_umn=dt.date(2024, 6, 12), first_lmn=dt.date(2024, 4, 2)
+                ),
+                Region.BULBAR: CourseRegion(),
+            }
         ),
         differentials=(
             DifferentialResult(
@@ -110,6 +138,7 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
                 tests=("anti_gm1_antibodies",),
                 because=("conduction block <on NCS> & weakness",),
                 sources=(first,),
+                verified=False,
             ),
         ),
         investigations=(
@@ -118,6 +147,7 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
                 status=InvestigationStatus.DONE,
                 reason="389 pg/mL on 2024-04-02",
                 sources=(first,),
+                verified=False,
             ),
         ),
         recommendations=(
@@ -136,6 +166,7 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
                 strength="conditional",
                 because=("FVC 77 % predicted on 2024-12-20",),
                 sources=(second,),
+                verified=False,
             ),
         ),
         alerts=(
@@ -144,6 +175,7 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
                 severity=Severity.HIGH,
                 because=("FVC 77 % predicted with orthopnoea",),
                 sources=(first,),
+                verified=False,
             ),
         ),
         missing=("thoracic examination",),
@@ -153,7 +185,7 @@ def _full_assessment(kb: KnowledgeBase) -> Assessment:
 
 @pytest.fixture(scope="module")
 def full_html(kb: KnowledgeBase) -> str:
-    return render_html(example("P-0001-limb-onset"), _full_assessment(kb), kb)
+    return render_html(example("P-0001-limb-onset", version=2), _full_assessment(kb), kb)
 
 
 def _section(page: str, name: str) -> str:
@@ -186,9 +218,10 @@ def _cited_ids(assessment: Assessment) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(RECORDS.glob("*.json")), ids=lambda p: p.stem)
-def test_render_html_engine_assessment_has_every_section(kb, path):
-    record = example(path.stem)
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("path", sorted(RECORDS_V2.glob("*.json")), ids=lambda p: p.stem)
+def test_render_html_engine_assessment_has_every_section(kb, path, version):
+    record = example(path.stem, version)
     page = render_html(record, assess(record, as_of=AS_OF, kb=kb), kb)
     for name in SECTIONS:
         assert f'id="{name}"' in page
@@ -198,7 +231,7 @@ def test_render_html_engine_assessment_has_every_section(kb, path):
 
 
 def test_render_html_engine_assessment_cites_every_source_in_full(kb):
-    record = example("P-0001-limb-onset")
+    record = example("P-0004-sod1-late", version=2)
     assessment = assess(record, as_of=AS_OF, kb=kb)
     sources = _section(render_html(record, assessment, kb), "sources")
     for source_id in _cited_ids(assessment):
@@ -210,6 +243,14 @@ def test_render_html_header_names_patient_date_and_knowledge_version(kb, full_ht
     for text in ("P-0001", "female", "63 years (born 1961-09-14)", "EU", "2025-02-01"):
         assert f"<dd>{text}</dd>" in header
     assert f"<dd>{kb.version}</dd>" in header
+
+
+def test_render_html_identity_in_the_header_only(full_html):
+    header, main = full_html.split("<main>")
+    assert "<dt>Name</dt><dd>Ada Example</dd>" in header
+    assert "<dt>MRN</dt><dd>EX-100001</dd>" in header
+    assert "Ada Example" not in main and "EX-100001" not in main
+    assert "Ada Example" not in header.split("<header")[0]  # not in the page title either
 
 
 def test_render_html_summary_states_scores_stage_and_counts(full_html):
@@ -227,6 +268,65 @@ def test_render_html_alerts_come_before_scores(full_html):
     assert "NIV indicated" in alerts
     assert "high priority" in alerts
     assert "FVC 77 % predicted with orthopnoea" in alerts
+
+
+UNVERIFIED_TAG = '<span class="tag unverified">unverified</span>'
+
+
+@pytest.mark.parametrize(
+    ("section", "title"),
+    [
+        ("alerts", "NIV indicated"),
+        ("scores", "Scores"),
+        ("staging", "King&#39;s stage"),
+        ("criteria", "Gold Coast"),
+        ("criteria", "Bulbar"),
+        ("prognosis", "ENCALS survival model"),
+        ("differential", "Multifocal motor neuropathy"),
+        ("investigations", "Vitamin B12"),
+        ("recommendations", "Tofersen"),
+    ],
+)
+def test_render_html_unverified_conclusion_tagged(full_html, section, title):
+    markup = _section(full_html, section)
+    start = markup.index(title)
+    line_end = markup.index("\n", start)
+    assert UNVERIFIED_TAG in markup[start:line_end], markup[start:line_end]
+
+
+def test_render_html_verified_conclusions_untagged(kb):
+    record = example("P-0001-limb-onset", version=2)
+    plain = Assessment(
+        patient_id="P-0001",
+        as_of=AS_OF,
+        knowledge_version=kb.version,
+        alerts=(Alert(id="niv_indicated", severity=Severity.HIGH),),
+        regions={Region.BULBAR: RegionStatus(umn=False, lmn=False)},
+    )
+    main = render_html(record, plain, kb).split("<main>")[1]
+    without_legend = re.sub(r'<p class="legend">.*?</p>', "", main, flags=re.S)
+    assert UNVERIFIED_TAG in main
+    assert UNVERIFIED_TAG not in without_legend
+
+
+def test_render_html_scores_dated_and_flagged_with_why(kb, full_html):
+    scores = _section(full_html, "scores")
+    assert "<td>measured 2024-08-01</td>" in scores
+    assert '77 % predicted <span class="tag flag-stale">stale</span>' in scores
+    assert '9.1 kg/m² <span class="tag flag-implausible">implausible</span>' in scores
+    assert "from symptom onset to the rating of 2024-12-20" in scores
+    assert "FVC: respiratory function tests of 2024-08-01, 6 months old: stale" in scores
+    assert "BMI: implausible, not used for advice: a BMI this low is not credible." in scores
+
+
+def test_render_html_regions_table_shows_the_course(full_html):
+    criteria = _section(full_html, "criteria")
+    assert (
+        '<tr><th scope="row">Cervical</th><td>yes</td><td>yes</td><td>clinical+emg</td>'
+        "<td>2024-06-12</td><td>2024-04-02</td></tr>"
+    ) in criteria
+    assert '<th scope="col">First UMN</th>' in criteria
+    assert "<td>no</td><td>no</td><td></td><td>not seen</td><td>not seen</td>" in criteria  # bulbar
 
 
 def test_render_html_sources_numbered_in_order_of_first_citation(kb, full_html):
@@ -283,6 +383,43 @@ def test_render_html_prognosis_shows_median_survival_table_and_caveat(full_html)
     assert "not available" in prognosis  # inputs that were not given
 
 
+def test_render_html_prognosis_names_the_event_and_survival_from_as_of(full_html):
+    prognosis = _section(full_html, "prognosis")
+    assert f"Event predicted:</span> {ENCALS_EVENT}." in prognosis
+    assert f"to the event it predicts ({ENCALS_EVENT})" in prognosis  # the caveat
+    assert (
+        "For a patient free of the event on 2025-02-01, 15 months after onset: median survival "
+        "14.1 more months."
+    ) in prognosis
+    assert "months from the assessment date (2025-02-01)" in prognosis
+    assert "<td>58 %</td><td>25 %</td>" in prognosis
+
+
+def test_render_html_prognosis_not_applicable_gives_no_figures(kb):
+    assessment = encals_not_applicable("T-1", AS_OF, kb.version)
+    prognosis = _section(render_html(make_record_v2(), assessment, kb), "prognosis")
+    assert "not applicable to this patient" in prognosis
+    assert "not applicable: diagnostic delay 1.2 months, below 2.5 months" in prognosis
+    assert '<table class="survival' not in prognosis
+    assert "For a patient free of the event" not in prognosis
+
+
+def test_render_html_after_death_says_so_with_stage_5(kb):
+    data = example("P-0004-sod1-late", version=2).to_json_dict()
+    record = make_record_v2(**{**data, "death": {"date": "2024-10-01"}})
+    page = render_html(record, assess(record, as_of=AS_OF, kb=kb), kb)
+    header = page.split("<main>")[0]
+    assert "<dt>Age at death</dt><dd>45 years (born 1979-04-30)</dd>" in header
+    assert "<dt>Died</dt><dd>2024-10-01</dd>" in header
+    summary = _section(page, "summary")
+    assert "P-0004 was a 45-year-old woman" in summary
+    assert "Died on 2024-10-01." in summary
+    assert "King&#39;s stage 5 (death) and MiToS stage 5 (death)." in summary
+    staging = _section(page, "staging")
+    assert staging.count('<span class="tag value">5 (death)</span>') == 3
+    assert "No survival from 2025-02-01 is computed" in _section(page, "prognosis")
+
+
 def test_render_html_escapes_assessment_text(full_html):
     assert "conduction block &lt;on NCS&gt; &amp; weakness" in full_html
     assert "<on NCS>" not in full_html
@@ -301,7 +438,7 @@ def test_render_html_ends_with_disclaimer(kb, full_html):
 
 
 def test_render_html_charts_stop_at_as_of(kb):
-    record = example("P-0001-limb-onset")
+    record = example("P-0001-limb-onset", version=2)
     early = dt.date(2024, 10, 1)
     page = render_html(record, assess(record, as_of=early, kb=kb), kb)
     charts = _section(page, "charts")
@@ -310,7 +447,7 @@ def test_render_html_charts_stop_at_as_of(kb):
 
 
 def test_render_html_same_input_same_text(kb):
-    record = example("P-0002-bulbar-onset")
+    record = example("P-0002-bulbar-onset", version=2)
     assessment = assess(record, as_of=AS_OF, kb=kb)
     assert render_html(record, assessment, kb) == render_html(record, assessment, kb)
 
@@ -348,9 +485,32 @@ def test_render_pdf_text_has_page_numbers_and_sources(tmp_path, kb, full_html):
     assert " ".join(kb.about.disclaimer.split())[:60] in text
 
 
+def test_render_pdf_of_a_v2_example_carries_the_new_fields(tmp_path, kb):
+    record = example("P-0004-sod1-late", version=2)
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(render_pdf(render_html(record, assess(record, as_of=AS_OF, kb=kb), kb)))
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: run scripts/system-deps")
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    )
+    text = " ".join(done.stdout.split())
+    for expected in (
+        "Dora Example",
+        "EX-100004",
+        "41 % predicted stale",
+        "respiratory function tests of 2024-08-01, 6 months old: stale, past the 3-month",
+        "Event predicted: death, tracheostomy or non-invasive ventilation over 23 hours a day.",
+        "For a patient free of the event on 2025-02-01, 29 months after onset",
+        "First UMN First LMN",
+        "unverified",
+    ):
+        assert expected in text, expected
+
+
 def test_render_html_empty_assessment_says_what_is_not_available(kb):
     empty = Assessment(patient_id="T-1", as_of=AS_OF, knowledge_version=kb.version)
-    page = render_html(make_record(), empty, kb)
+    page = render_html(make_record_v2(), empty, kb)
     header = page.split("<main>")[0]
     assert header.count("<dd>not recorded</dd>") == 3  # sex, age, jurisdiction
     summary = _section(page, "summary")
@@ -367,7 +527,9 @@ def test_render_html_empty_assessment_says_what_is_not_available(kb):
 
 
 def test_render_html_summary_counts_alerts_and_unknown_source_named(kb):
-    record = make_record(sex="male", age_years=70, symptom_onset={"date": "2026-01-01"})
+    record = make_record_v2(
+        sex="male", age_years=70, age_on="2025-01-15", symptom_onset={"date": "2026-01-01"}
+    )
     assessment = Assessment(
         patient_id="T-1",
         as_of=AS_OF,
@@ -402,7 +564,7 @@ def test_render_html_summary_counts_alerts_and_unknown_source_named(kb):
 # The command line ------------------------------------------------------------------------------
 
 runner = CliRunner()
-RECORD = str(RECORDS / "P-0001-limb-onset.json")
+RECORD = str(RECORDS_V2 / "P-0001-limb-onset.json")
 
 
 def test_cli_report_html_written(tmp_path):
@@ -441,14 +603,23 @@ def test_cli_report_bad_record_one_line_per_problem_exit_2(tmp_path):
     assert not out.exists()
 
 
-def test_cli_report_malformed_json_exit_2(tmp_path):
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{", "/: malformed JSON: Expecting property name"),
+        (b"[" * 100000, "/: malformed JSON: nested too deeply"),
+        (b"\xff{}", "/: not UTF-8 text (byte 0)"),
+    ],
+)
+def test_cli_report_malformed_json_exit_2(tmp_path, content, message):
     bad = tmp_path / "bad.json"
-    bad.write_text("{", encoding="utf-8")
-    result = runner.invoke(
-        app, ["report", str(bad), "--as-of", "2025-02-01", "-o", str(tmp_path / "r.html")]
-    )
+    bad.write_bytes(content)
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(bad), "--as-of", "2025-02-01", "-o", str(out)])
     assert result.exit_code == 2
-    assert "malformed JSON" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"{bad}: {message}")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -471,7 +642,7 @@ def test_cli_report_missing_record_file_exit_2(tmp_path):
         app, ["report", str(missing), "--as-of", "2025-02-01", "-o", str(tmp_path / "r.html")]
     )
     assert result.exit_code == 2
-    assert f"{missing}: cannot read the record" in result.stderr
+    assert f"{missing}: cannot read the file" in result.stderr
 
 
 def test_cli_report_unwritable_output_exit_1(tmp_path):

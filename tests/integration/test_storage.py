@@ -1,5 +1,6 @@
-"""Storage on real SQLite and PostgreSQL: migrations, the record round trip, transactions,
-the audit rows written with the work, and demo seeding."""
+"""Storage on real SQLite and PostgreSQL: the schema, the record round trip, revisions appended
+by every write, transactions, the audit rows written with the work, the refusal of dates after
+today, and demo seeding. The migration from the record v1 tables is in ``test_migration.py``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from alscare import (
     ConfigError,
@@ -26,8 +27,13 @@ from alscare import (
     parse_record_json,
 )
 from alscare.demo import DEMO_USERNAME, demo_records, seed_demo
-from alscare.schemas.patient import AlsfrsRating, WeightEntry
+from alscare.schemas.common import WeightEntry
+from alscare.schemas.patient import AlsfrsRating, Examination
+from alscare.schemas.records import parse_record_v1
+from alscare.schemas.upgrade import upgrade
 from alscare.services import (
+    ENTRY_MODELS,
+    FUTURE_DATE,
     ConflictError,
     PermissionDeniedError,
     add_entry,
@@ -38,16 +44,17 @@ from alscare.services import (
     import_records,
     list_patients,
     parse_entry,
+    today,
     update_patient,
 )
 from alscare.storage.audit import AuditAction
 from alscare.storage.cache import LruCache
 from alscare.storage.database import Database, database_url, head_revision
+from alscare.storage.repository import StoredRecordError, record_json
 from alscare.storage.security import Actor, Channel, Role, authenticate
-from alscare.storage.tables import AlsfrsRatingRow, AuditEventRow, Base, PatientRow
-from tests.builders import rating
+from alscare.storage.tables import AuditEventRow, Base, PatientRevisionRow, PatientRow
 from tests.conftest_server import Backend, server_settings
-from tests.integration.strategies import FULL_RECORD, records
+from tests.integration.strategies import FULL_RECORD, FULL_RECORD_V1, rating, records
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 _WEIGHT = {"date": "2025-01-01", "kg": 70}
@@ -57,19 +64,26 @@ VIEWER = Actor("storage-viewer", Role.VIEWER, Channel.PAGES)
 
 
 def _json_equal(stored: PatientRecord, original: PatientRecord) -> None:
-    """Identical JSON: the same values, and the same canonical text (where a negative zero is
-    written as zero: storage keeps no sign on a zero)."""
-    assert stored.to_json_dict() == original.to_json_dict()
-    stored_text = json.dumps(stored.to_json_dict(), sort_keys=True)
-    assert stored_text == json.dumps(_unsigned_zeros(original.to_json_dict()), sort_keys=True)
+    """The same record and the same canonical JSON text (a stored revision is that text)."""
+    assert stored == original
+    assert record_json(stored) == record_json(original)
 
 
-def _unsigned_zeros(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {key: _unsigned_zeros(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_unsigned_zeros(value) for value in data]
-    return 0.0 if isinstance(data, float) and data == 0.0 else data
+def _revisions(database: Database, patient_id: str) -> list[PatientRevisionRow]:
+    with database.transaction() as session:
+        query = (
+            select(PatientRevisionRow)
+            .where(PatientRevisionRow.patient_id == patient_id)
+            .order_by(PatientRevisionRow.revision)
+        )
+        return list(session.scalars(query))
+
+
+def _current_revision(database: Database, patient_id: str) -> int:
+    with database.transaction() as session:
+        revision = session.scalar(select(PatientRow.revision).where(PatientRow.id == patient_id))
+    assert revision is not None
+    return revision
 
 
 def _audit_count(database: Database, **where: Any) -> int:
@@ -142,7 +156,16 @@ def test_round_trip_generated_record_exports_identical_json(
     import_records(database, ADMIN, [record], replace=True)
     (stored,) = export_records(database, ADMIN, [record.id])
     _json_equal(stored, record)
-    assert stored == record
+
+
+def test_record_v1_is_stored_as_its_upgraded_record_v2(database: Database) -> None:
+    create_patient(database, CLINICIAN, parse_record(FULL_RECORD_V1))
+    expected = upgrade(parse_record_v1(FULL_RECORD_V1))
+    _json_equal(get_patient(database, VIEWER, "FULL-1"), expected)
+    (revision,) = _revisions(database, "FULL-1")
+    stored = json.loads(revision.record)
+    assert stored["schema"] == "alscare.patient/v2"
+    assert "exam" not in stored and "emg" not in stored and stored["examinations"]
 
 
 def test_create_patient_existing_id_conflicts_and_stores_nothing(database: Database) -> None:
@@ -194,19 +217,79 @@ def test_add_entry_date_before_birth_is_rejected_relative_to_the_entry(
     assert _audit_count(database, patient_id="BIRTH-1", action=AuditAction.UPDATE) == 0
 
 
-def test_add_entry_appends_in_order_and_counts_a_revision(database: Database) -> None:
+def test_add_entry_appends_in_order_as_a_new_revision(database: Database) -> None:
     create_patient(database, CLINICIAN, parse_record({"id": "ADD-1"}))
     for day in (3, 1, 2):
         entry = parse_entry("alsfrs_r", rating(f"2024-01-0{day}", walking=day))
         add_entry(database, CLINICIAN, "ADD-1", "alsfrs_r", entry)
     stored = get_patient(database, ADMIN, "ADD-1")
     assert [r.date.day for r in stored.alsfrs_r] == [3, 1, 2]
-    with database.transaction() as session:
-        assert session.get(PatientRow, "ADD-1").revision == 4  # type: ignore[union-attr]
-        ordinals = session.scalars(
-            select(AlsfrsRatingRow.ordinal).where(AlsfrsRatingRow.patient_id == "ADD-1")
-        ).all()
-    assert sorted(ordinals) == [0, 1, 2]
+    assert _current_revision(database, "ADD-1") == 4
+    assert [
+        len(json.loads(r.record).get("alsfrs_r", [])) for r in _revisions(database, "ADD-1")
+    ] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+
+
+def test_every_write_appends_a_revision_and_never_changes_one(database: Database) -> None:
+    """create, add an entry, update, import (replace): four revisions, each the record as that
+    write left it, written by its actor; the earlier ones untouched."""
+    create_patient(database, CLINICIAN, parse_record({"id": "REV-1", "sex": "female"}))
+    first = _revisions(database, "REV-1")
+    add_entry(database, CLINICIAN, "REV-1", "weights", parse_entry("weights", _WEIGHT))
+    update_patient(database, CLINICIAN, "REV-1", {"identity": {"name": "Ada Example"}})
+    replacement = parse_record({"schema": "alscare.patient/v2", "id": "REV-1", "sex": "male"})
+    import_records(database, ADMIN, [replacement], replace=True)
+    revisions = _revisions(database, "REV-1")
+    assert [(r.revision, r.username, r.reason) for r in revisions] == [
+        (1, "storage-clinician", None),
+        (2, "storage-clinician", None),
+        (3, "storage-clinician", None),
+        (4, "storage-admin", None),
+    ]
+    assert [(r.revision, r.record, r.created_at) for r in revisions[:1]] == [
+        (r.revision, r.record, r.created_at) for r in first
+    ]
+    records = [parse_record_json(revision.record) for revision in revisions]
+    assert [len(record.weights) for record in records] == [0, 1, 1, 0]
+    assert [record.identity.name if record.identity else None for record in records] == [
+        None,
+        None,
+        "Ada Example",
+        None,
+    ]
+    assert all(r.created_at.utcoffset() == dt.timedelta(0) for r in revisions)
+    assert revisions == sorted(revisions, key=lambda r: r.created_at)
+    assert get_patient(database, VIEWER, "REV-1") == records[-1] == replacement
+    assert _current_revision(database, "REV-1") == 4
+
+
+def test_rejected_write_adds_no_revision(database: Database) -> None:
+    create_patient(database, CLINICIAN, parse_record({"id": "REV-2", "birth_date": "1960-01-01"}))
+    with pytest.raises(RecordError):
+        update_patient(database, CLINICIAN, "REV-2", {"diagnosis_date": "1950-01-01"})
+    with pytest.raises(RecordError):
+        add_entry(database, CLINICIAN, "REV-2", "weights", parse_entry("weights", {
+            "date": "1959-01-01", "kg": 70
+        }))  # fmt: skip
+    assert [r.revision for r in _revisions(database, "REV-2")] == [1]
+    assert _current_revision(database, "REV-2") == 1
+
+
+@pytest.mark.parametrize("series", sorted(ENTRY_MODELS))
+def test_add_entry_to_every_series_of_the_record_v2(database: Database, series: str) -> None:
+    patient_id = f"SERIES-{series}"
+    create_patient(database, CLINICIAN, parse_record({"id": patient_id}))
+    (entry_json,) = FULL_RECORD[series][-1:]
+    entry = parse_entry(series, entry_json)
+    assert isinstance(entry, ENTRY_MODELS[series])
+    updated = add_entry(database, CLINICIAN, patient_id, series, entry)
+    assert getattr(get_patient(database, VIEWER, patient_id), series) == (entry,)
+    assert getattr(updated, series) == (entry,)
 
 
 def test_add_entry_unknown_patient_is_not_found(database: Database) -> None:
@@ -223,6 +306,19 @@ def test_parse_entry_problems_point_inside_the_entry() -> None:
     assert all(not pointer.startswith("/alsfrs_r") for pointer in pointers)
     assert isinstance(parse_entry("alsfrs_r", rating()), AlsfrsRating)
     assert isinstance(parse_entry("weights", {"date": "2024-01-01", "kg": 1}), WeightEntry)
+    exam = parse_entry("examinations", {"date": "2024-01-01", "regions": {"bulbar": {}}})
+    assert isinstance(exam, Examination)
+
+
+def test_parse_entry_takes_v2_entries_only() -> None:
+    """A visit adds a record v2 entry: a v1 rating without ``gastrostomy`` says what is
+    missing, rather than a 5a being assumed for a new rating."""
+    v1_rating = {key: value for key, value in rating().items() if key != "gastrostomy"}
+    with pytest.raises(RecordError) as raised:
+        parse_entry("alsfrs_r", v1_rating)
+    assert [p.pointer for p in raised.value.problems] == ["/gastrostomy"]
+    with pytest.raises(NotFoundError):
+        parse_entry("exam", {"cervical": {}})
 
 
 @pytest.mark.parametrize(
@@ -261,13 +357,21 @@ def test_create_patient_with_nul_in_text_is_rejected(database: Database) -> None
 def test_update_patient_replaces_fields_and_keeps_the_rest(database: Database) -> None:
     original = parse_record(FULL_RECORD).model_copy(update={"id": "UPD-1"})
     create_patient(database, CLINICIAN, original)
-    exam = {"cervical": {"weakness": True}}
-    updated = update_patient(database, CLINICIAN, "UPD-1", {"exam": exam, "care": None})
+    exams = [{"date": "2024-02-01", "regions": {"cervical": {"weakness": True}}}]
+    updated = update_patient(database, CLINICIAN, "UPD-1", {"examinations": exams, "care": None})
     stored = get_patient(database, ADMIN, "UPD-1")
     assert stored == updated
-    assert stored.to_json_dict()["exam"] == exam
-    assert stored.care is None
+    assert stored.to_json_dict()["examinations"] == exams
+    assert stored.care == ()
     assert stored.alsfrs_r == original.alsfrs_r
+
+
+def test_update_patient_with_a_v1_field_says_what_v2_calls_it(database: Database) -> None:
+    create_patient(database, CLINICIAN, parse_record({"id": "UPD-3"}))
+    with pytest.raises(RecordError) as raised:
+        update_patient(database, CLINICIAN, "UPD-3", {"exam": {"cervical": {}}})
+    (problem,) = raised.value.problems
+    assert problem.pointer == "/exam" and "'examinations'" in problem.reason
 
 
 def test_update_patient_invalid_change_stores_nothing(database: Database) -> None:
@@ -314,8 +418,124 @@ def test_list_patients_search_matches_part_of_the_id_in_any_case(database: Datab
     import_records(database, ADMIN, [parse_record({"id": i}) for i in ids])
     assert [p.id for p in list_patients(database, VIEWER, search="ls_")] == ["LS_a-1", "ls_C-3"]
     assert [p.id for p in list_patients(database, VIEWER, search="SXB")] == ["LSxb-2"]
-    assert list_patients(database, VIEWER, search="%") == []
+    # a literal %, not a wildcard: none of these ids has one (other tests' patients may)
+    assert not {p.id for p in list_patients(database, VIEWER, search="%")} & set(ids)
     assert list_patients(database, VIEWER, search="ls", limit=1, offset=1)[0].id == "LSxb-2"
+
+
+def test_list_patients_searches_names_and_numbers_of_the_current_revision(
+    database: Database,
+) -> None:
+    identity = {"name": "Ölga Ñúñez", "identifiers": [{"system": "MRN", "value": "XQ-77123"}]}
+    record = parse_record(
+        {
+            "schema": "alscare.patient/v2",
+            "id": "LS-NAME-1",
+            "identity": identity,
+            "sex": "female",
+            "age_years": 66,
+            "age_on": "2024-11-20",
+            "symptom_onset": {"date": "2024-01-05", "site": "bulbar"},
+            "death": {"date": "2025-02-01"},
+        }
+    )
+    create_patient(database, CLINICIAN, record)
+    (listed,) = list_patients(database, VIEWER, search="ÖLGA ñ")  # any case, beyond ASCII
+    assert (listed.id, listed.name, listed.identifiers) == (
+        "LS-NAME-1",
+        "Ölga Ñúñez",
+        "MRN XQ-77123",
+    )
+    assert (listed.age_years, listed.age_on) == (66, dt.date(2024, 11, 20))
+    assert (listed.symptom_onset_date, listed.onset_site) == (dt.date(2024, 1, 5), "bulbar")
+    assert (listed.death_date, listed.revision) == (dt.date(2025, 2, 1), 1)
+    assert [p.id for p in list_patients(database, VIEWER, search="xq-771")] == ["LS-NAME-1"]
+    update_patient(database, CLINICIAN, "LS-NAME-1", {"identity": {"name": "Olga Nunez"}})
+    assert list_patients(database, VIEWER, search="ölga") == []
+    (renamed,) = list_patients(database, VIEWER, search="olga nu")
+    assert (renamed.identifiers, renamed.revision) == (None, 2)
+
+
+# --- entries may not be dated after the day they are stored ---------------------------------
+
+
+def test_create_patient_with_a_date_after_today_is_refused_at_its_pointer(
+    database: Database,
+) -> None:
+    record = parse_record(
+        {
+            "schema": "alscare.patient/v2",
+            "id": "FUT-1",
+            "age_years": 60,
+            "age_on": "2999-01-01",
+            "weights": [{"date": "2024-01-01", "kg": 70}, {"date": "2999-02-01", "kg": 71}],
+            "death": {"date": "2999-03-01"},
+        }
+    )
+    with pytest.raises(RecordError) as raised:
+        create_patient(database, CLINICIAN, record)
+    assert [(p.pointer, p.reason) for p in raised.value.problems] == [
+        ("/age_on", FUTURE_DATE),
+        ("/death/date", FUTURE_DATE),
+        ("/weights/1/date", FUTURE_DATE),
+    ]
+    unborn = parse_record({"id": "FUT-1", "birth_date": "2999-01-01"})
+    with pytest.raises(RecordError) as raised:
+        create_patient(database, CLINICIAN, unborn)
+    assert [p.pointer for p in raised.value.problems] == ["/birth_date"]
+    with pytest.raises(NotFoundError):
+        get_patient(database, ADMIN, "FUT-1")
+
+
+def test_add_entry_dated_after_today_is_refused_relative_to_the_entry(
+    database: Database,
+) -> None:
+    create_patient(database, CLINICIAN, parse_record({"id": "FUT-2"}))
+    tomorrow = (today() + dt.timedelta(days=1)).isoformat()
+    for series, entry, pointer in (
+        ("weights", {"date": tomorrow, "kg": 70}, "/date"),
+        ("medications", {"name": "riluzole", "since": "2024-01-01", "until": tomorrow}, "/until"),
+        ("examinations", {"date": tomorrow, "regions": {"bulbar": {}}}, "/date"),
+    ):
+        with pytest.raises(RecordError) as raised:
+            add_entry(database, CLINICIAN, "FUT-2", series, parse_entry(series, entry))
+        assert [(p.pointer, p.reason) for p in raised.value.problems] == [(pointer, FUTURE_DATE)]
+    assert [r.revision for r in _revisions(database, "FUT-2")] == [1]
+    dated_today = parse_entry("weights", {"date": today().isoformat(), "kg": 70})
+    stored = add_entry(database, CLINICIAN, "FUT-2", "weights", dated_today)
+    assert stored.weights == (dated_today,)
+
+
+def test_update_and_import_with_a_date_after_today_store_nothing(database: Database) -> None:
+    create_patient(database, CLINICIAN, parse_record({"id": "FUT-3"}))
+    with pytest.raises(RecordError) as raised:
+        update_patient(database, CLINICIAN, "FUT-3", {"diagnosis_date": "2999-01-01"})
+    assert [p.pointer for p in raised.value.problems] == ["/diagnosis_date"]
+    batch = [
+        parse_record({"id": "FUT-4"}),
+        parse_record({"id": "FUT-3", "symptom_onset": {"date": "2999-01-01"}}),
+    ]
+    with pytest.raises(RecordError) as raised:
+        import_records(database, ADMIN, batch, replace=True)
+    assert [p.pointer for p in raised.value.problems] == ["/1/symptom_onset/date"]
+    assert [r.revision for r in _revisions(database, "FUT-3")] == [1]
+    with pytest.raises(NotFoundError):
+        get_patient(database, ADMIN, "FUT-4")
+
+
+def test_stored_revision_that_no_longer_validates_is_a_server_fault(database: Database) -> None:
+    """Not a RecordError: the API must not blame the request (it answers 500, not 422)."""
+    create_patient(database, CLINICIAN, parse_record({"id": "BAD-REV-1"}))
+    with database.transaction() as session:
+        session.execute(
+            update(PatientRevisionRow)
+            .where(PatientRevisionRow.patient_id == "BAD-REV-1")
+            .values(record='{"schema": "alscare.patient/v2", "id": "BAD-REV-1", "sex": "robot"}')
+        )
+    with pytest.raises(StoredRecordError) as raised:
+        get_patient(database, VIEWER, "BAD-REV-1")
+    assert not isinstance(raised.value, RecordError)
+    assert "revision 1 of patient 'BAD-REV-1'" in str(raised.value)
 
 
 def test_demo_records_are_the_examples() -> None:
@@ -341,6 +561,7 @@ def test_seed_demo_stores_examples_once_and_renews_the_password(
     stored = export_records(database, ADMIN, ids)
     assert stored[1:] == demo_records()[1:]
     assert len(stored[0].weights) == len(demo_records()[0].weights) + 1  # not seeded again
+    assert [r.revision for r in _revisions(database, stored[0].id)] == [1, 2]
     user = authenticate(database, DEMO_USERNAME, "second-password", settings, channel=Channel.PAGES)
     assert user.role is Role.CLINICIAN
 

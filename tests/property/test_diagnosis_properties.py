@@ -1,4 +1,6 @@
-"""Properties of region involvement, the criteria and the differential (Hypothesis).
+"""Properties of region involvement, the criteria and the differential (Hypothesis), over
+records of both versions (a v2 record also holds an earlier examination and EMG study, which
+the current ones replace region by region):
 
 * adding a UMN or LMN sign (on examination or by EMG) never lowers a criterion: revised El
   Escorial, Awaji-Shima, or Gold Coast (not met < undecided < met);
@@ -6,21 +8,33 @@
   pathogenic variants in mimic genes, a non-progressive course) removes every suspected
   non-spectrum differential;
 * spectrum phenotypes (PLS, PMA) are never suspected;
+* an earlier examination of the regions examined again changes no region and no criterion;
 * the order of the record's lists changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alscare import load_knowledge
-from alscare.schemas.vocabulary import AwajiCategory, ElEscorialCategory, LmnSign, Region, UmnSign
-from tests.builders import diagnose, make_record
+from alscare import PatientRecord, load_knowledge
+from alscare.schemas.vocabulary import AwajiCategory, ElEscorialCategory, LmnSign, UmnSign
+from tests.builders import Diagnosis, diagnose, make_record, make_record_v2
+from tests.property.strategies import (
+    ABNORMAL_TESTS,
+    EMG_FLAGS,
+    NORMAL_TESTS,
+    REGIONS,
+    emg_region,
+    exam_region,
+)
 
-REGIONS = [region.value for region in Region]
+# The knowledge base as a module constant, not the fixture: Hypothesis prints a failing
+# example's arguments, and the knowledge base's repr would fill the report.
+KB = load_knowledge()
 SIGNS = [sign.value for sign in (*LmnSign, *UmnSign)]
 EEC_RANK = {
     ElEscorialCategory.NOT_MET: 0,
@@ -36,95 +50,42 @@ AWAJI_RANK = {
     AwajiCategory.DEFINITE: 3,
 }
 GOLD_COAST_RANK = {False: 0, None: 1, True: 2}
-RED_FLAG_FINDINGS = [str(item.id) for item in load_knowledge().topic.findings_of_kind("red_flag")]
+RED_FLAG_FINDINGS = [str(item.id) for item in KB.topic.findings_of_kind("red_flag")]
 OTHER_FINDINGS = ["fasciculations", "head_drop", "difficulty_rising_climbing", "weight_loss"]
-EMG_FLAGS = [
-    "motor_conduction_block",
-    "sensory_conduction_abnormal",
-    "myopathic_units",
-    "rns_decrement",
-    "post_exercise_increment",
-]
 DATE = "2025-01-10"
-NORMAL_TESTS: list[dict[str, Any]] = [
-    {"id": "vitamin_b12", "date": DATE, "value": 420, "unit": "pg/mL", "lower_limit": 200},
-    {"id": "creatine_kinase", "date": DATE, "value": 300, "unit": "U/L"},
-    {"id": "thyroid_function", "date": DATE, "result": "normal"},
-    {"id": "calcium_pth", "date": DATE, "result": "normal"},
-    {"id": "mri_brain_spine", "date": DATE, "result": "normal"},
-    {"id": "anti_gm1_antibodies", "date": DATE, "result": "negative"},
-    {"id": "hiv_test", "date": DATE, "result": "negative"},
-    {"id": "copper", "date": DATE, "value": 15, "unit": "umol/L", "lower_limit": 11},
-]
-ABNORMAL_TESTS: list[dict[str, Any]] = [
-    {"id": "vitamin_b12", "date": DATE, "value": 98, "unit": "pmol/L", "lower_limit": 145},
-    {"id": "vitamin_b12", "date": DATE, "result": "abnormal"},
-    {"id": "creatine_kinase", "date": DATE, "value": 1800, "unit": "IU/L"},
-    {"id": "mri_brain_spine", "date": DATE, "result": "abnormal"},
-    {"id": "anti_gm1_antibodies", "date": DATE, "result": "positive"},
-    {"id": "achr_musk_antibodies", "date": DATE, "result": "positive"},
-    {"id": "vgcc_antibodies", "date": DATE, "result": "positive"},
-    {"id": "hiv_test", "date": DATE, "result": "positive"},
-    {"id": "thyroid_function", "date": DATE, "result": "abnormal"},
-    {"id": "calcium_pth", "date": DATE, "value": 3.0, "unit": "mmol/L", "upper_limit": 2.6},
-    {"id": "copper", "date": DATE, "value": 4, "unit": "umol/L", "lower_limit": 11},
-    {"id": "ar_cag_repeat", "date": DATE, "value": 45, "unit": "repeats"},
-    {"id": "smn1_deletion", "date": DATE, "result": "positive"},
-    {"id": "hexosaminidase_a", "date": DATE, "result": "abnormal"},
-    {"id": "muscle_biopsy", "date": DATE, "result": "abnormal"},
-    {"id": "htlv1_serology", "date": DATE, "result": "positive"},
-    {"id": "serum_protein_electrophoresis", "date": DATE, "result": "abnormal"},
-    {"id": "lumbar_puncture", "date": DATE, "result": "abnormal"},
-]
+EARLIER = "2024-01-10"
+NORMAL_RESULTS = [{**test, "date": DATE} for test in NORMAL_TESTS]
+ABNORMAL_RESULTS = [{**test, "date": DATE} for test in ABNORMAL_TESTS]
 MIMIC_GENES = ["SMN1", "SPAST", "HEXA"]
+# A region examined or not (None), as a record's examination holds it.
+maybe_examined = st.one_of(st.none(), exam_region)
 
-# Typical regions (not examined, nothing found, UMN only, LMN only, both) and random mixtures.
-exam_region = st.one_of(
-    st.sampled_from(
-        [
-            None,
-            {},
-            {"hyperreflexia": True},
-            {"weakness": True, "wasting": True},
-            {"spasticity": True, "weakness": True, "wasting": True, "fasciculations": True},
-        ]
-    ),
-    st.lists(st.sampled_from(SIGNS), unique=True).map(lambda signs: dict.fromkeys(signs, True)),
-)
-emg_region = st.fixed_dictionaries(
-    {
-        "chronic_neurogenic": st.booleans(),
-        "active_denervation": st.booleans(),
-        "fasciculation_potentials": st.booleans(),
-        "muscles": st.one_of(st.none(), st.integers(0, 4)),
-    }
-)
+
+def _birth_date(age: int) -> str:
+    """The birth date of someone ``age`` years old on the work-up date."""
+    return str(dt.date(2025 - age, 1, 10))
 
 
 @st.composite
 def records(draw: st.DrawFn, *, red_flags: bool = True) -> dict[str, Any]:
-    """A record as JSON-shaped fields, red flags included unless told otherwise."""
+    """A record as v1 JSON-shaped fields, red flags included unless told otherwise."""
     record: dict[str, Any] = {
         "progressive": draw(st.sampled_from([True, None, False] if red_flags else [True, None])),
         "sex": draw(st.sampled_from(["female", "male"])),
-        "age_years": draw(st.integers(20, 85)),
+        # A birth date, not an age: record v1 refuses an age in a record without any date.
+        "birth_date": _birth_date(draw(st.integers(20, 85))),
         "diagnosis_date": draw(st.sampled_from([None, "2024-06-01"])),
         "symptom_onset": {"site": draw(st.sampled_from(["bulbar", "cervical", "lumbosacral"]))},
-        "exam": draw(st.fixed_dictionaries(dict.fromkeys(REGIONS, exam_region))),
+        "exam": draw(st.fixed_dictionaries(dict.fromkeys(REGIONS, maybe_examined))),
     }
     complete_workup = draw(st.booleans())  # so that Gold Coast can be met
     if complete_workup or draw(st.booleans()):
-        flags = {
-            flag: draw(st.sampled_from([None, False, True] if red_flags else [None, False]))
-            for flag in EMG_FLAGS
-        }
-        regions = draw(st.dictionaries(st.sampled_from(REGIONS), emg_region))
-        record["emg"] = {"date": DATE, "regions": regions, **flags}
+        record["emg"] = {"date": DATE, "regions": draw(_emg_regions), **draw(_flags(red_flags))}
     findings = OTHER_FINDINGS + (RED_FLAG_FINDINGS if red_flags else [])
     chosen = draw(st.lists(st.sampled_from(findings), unique=True, max_size=5))
     record["findings"] = [{"id": f, "present": draw(st.booleans())} for f in chosen]
-    pool = NORMAL_TESTS + (ABNORMAL_TESTS if red_flags else [])
-    workup = NORMAL_TESTS[:5] if complete_workup else []
+    pool = NORMAL_RESULTS + (ABNORMAL_RESULTS if red_flags else [])
+    workup = NORMAL_RESULTS[:5] if complete_workup else []
     record["tests"] = workup + draw(st.lists(st.sampled_from(pool), max_size=4))
     genes = ["C9orf72", "SOD1", *(MIMIC_GENES if red_flags else [])]
     record["genetics"] = [
@@ -135,26 +96,72 @@ def records(draw: st.DrawFn, *, red_flags: bool = True) -> dict[str, Any]:
     return record
 
 
+_emg_regions = st.dictionaries(st.sampled_from(REGIONS), emg_region)
+
+
+def _flags(red_flags: bool) -> st.SearchStrategy[dict[str, bool | None]]:
+    values = [None, False, True] if red_flags else [None, False]
+    return st.fixed_dictionaries({flag: st.sampled_from(values) for flag in EMG_FLAGS})
+
+
+@st.composite
+def earlier_parts(draw: st.DrawFn, *, red_flags: bool = True) -> dict[str, Any] | None:
+    """None (a v1 record), or the earlier examination and EMG study of a v2 record."""
+    if draw(st.booleans()):
+        return None
+    examined = draw(st.fixed_dictionaries(dict.fromkeys(REGIONS, maybe_examined)))
+    examined["bulbar"] = examined["bulbar"] or {}  # an examination examines some region
+    study = {"date": EARLIER, "regions": draw(_emg_regions), **draw(_flags(red_flags))}
+    return {"examination": {"date": EARLIER, "regions": examined}, "study": study}
+
+
+def _record(fields: dict[str, Any], earlier: dict[str, Any] | None) -> PatientRecord:
+    """The record v1 of the fields, or with earlier parts the record v2 that holds them too:
+    the examination, EMG study, findings and tests of the fields dated on the work-up date."""
+    if earlier is None:
+        return make_record(**fields)
+    data = {key: value for key, value in fields.items() if key not in ("exam", "emg")}
+    examined = any(signs is not None for signs in fields["exam"].values())
+    current = [{"date": DATE, "regions": fields["exam"]}] if examined else []
+    data["examinations"] = [earlier["examination"], *current]
+    earlier_studies = [earlier["study"]] if "study" in earlier else []
+    data["emg_studies"] = [*earlier_studies, *([fields["emg"]] if "emg" in fields else [])]
+    data["findings"] = [{**finding, "date": DATE} for finding in fields["findings"]]
+    return make_record_v2(**data)
+
+
+def _diagnosis(fields: dict[str, Any], earlier: dict[str, Any] | None) -> Diagnosis:
+    return diagnose(_record(fields, earlier), KB)
+
+
 def _without_red_flags(record: dict[str, Any]) -> dict[str, Any]:
     clean = dict(record)
     if clean["progressive"] is False:
         clean["progressive"] = None
     clean["findings"] = [f for f in record["findings"] if f["id"] not in RED_FLAG_FINDINGS]
-    clean["tests"] = [t for t in record["tests"] if t not in ABNORMAL_TESTS]
+    clean["tests"] = [t for t in record["tests"] if t not in ABNORMAL_RESULTS]
     clean["genetics"] = [g for g in record["genetics"] if g["gene"] not in MIMIC_GENES]
     if "emg" in record:
-        flags = {flag: None if record["emg"][flag] is None else False for flag in EMG_FLAGS}
-        clean["emg"] = {**record["emg"], **flags}
+        clean["emg"] = _normal_flags(record["emg"])
     return clean
 
 
-def _ranks(found) -> tuple[int, int, int]:
+def _normal_flags(study: dict[str, Any]) -> dict[str, Any]:
+    """The study with every EMG/NCS finding it recorded as normal."""
+    return {**study, **{flag: None if study[flag] is None else False for flag in EMG_FLAGS}}
+
+
+def _earlier_without_red_flags(earlier: dict[str, Any] | None) -> dict[str, Any] | None:
+    if earlier is None:
+        return None
+    return {**earlier, "study": _normal_flags(earlier["study"])}
+
+
+def _ranks(found: Diagnosis) -> tuple[int, int, int]:
     criteria = found.criteria
-    return (
-        EEC_RANK[criteria.el_escorial.category],
-        AWAJI_RANK[criteria.awaji.category],
-        GOLD_COAST_RANK[criteria.gold_coast.met],
-    )
+    el_escorial, awaji = criteria.el_escorial.category, criteria.awaji.category
+    assert el_escorial is not None and awaji is not None  # some region is examined
+    return EEC_RANK[el_escorial], AWAJI_RANK[awaji], GOLD_COAST_RANK[criteria.gold_coast.met]
 
 
 # A sign to add: one examination sign, or clinical LMN signs as a whole (weakness with wasting).
@@ -164,67 +171,97 @@ added_signs = st.one_of(
 )
 
 
-def _check_adding_signs(kb, record, region, signs, emg):
-    record["exam"][region] = record["exam"][region] or {}  # the region is examined
-    before = diagnose(make_record(**record), kb)
+def _check_adding_signs(
+    record: dict[str, Any],
+    earlier: dict[str, Any] | None,
+    region: str,
+    signs: dict[str, bool],
+    emg: bool,
+) -> None:
+    record["exam"][region] = record["exam"][region] or {}  # the region is examined now
+    before = _diagnosis(record, earlier)
     more = {**record, "exam": {**record["exam"], region: {**record["exam"][region], **signs}}}
     if emg:
         positive = {"chronic_neurogenic": True, "active_denervation": True, "muscles": 2}
         study = more.get("emg") or {"date": DATE, "regions": {}}
         more["emg"] = {**study, "regions": {**study["regions"], region: positive}}
-    after = diagnose(make_record(**more), kb)
+    after = _diagnosis(more, earlier)
     assert all(a >= b for a, b in zip(_ranks(after), _ranks(before), strict=True))
 
 
 @settings(max_examples=200)
-@given(record=records(), region=st.sampled_from(REGIONS), signs=added_signs, emg=st.booleans())
-def test_property_adding_a_sign_never_lowers_a_criterion(kb, record, region, signs, emg):
-    _check_adding_signs(kb, record, region, signs, emg)
+@given(
+    record=records(),
+    earlier=earlier_parts(),
+    region=st.sampled_from(REGIONS),
+    signs=added_signs,
+    emg=st.booleans(),
+)
+def test_property_adding_a_sign_never_lowers_a_criterion(record, earlier, region, signs, emg):
+    _check_adding_signs(record, earlier, region, signs, emg)
 
 
 @settings(max_examples=200)
 @given(
     record=records(red_flags=False),
+    earlier=earlier_parts(red_flags=False),
     region=st.sampled_from(REGIONS),
     signs=added_signs,
     emg=st.booleans(),
 )
 def test_property_adding_a_sign_never_lowers_a_criterion_without_red_flags(
-    kb, record, region, signs, emg
+    record, earlier, region, signs, emg
 ):
-    _check_adding_signs(kb, record, region, signs, emg)
+    _check_adding_signs(record, earlier, region, signs, emg)
 
 
-@given(record=records())
-def test_property_removing_red_flags_removes_suspected_mimics(kb, record):
-    found = diagnose(make_record(**_without_red_flags(record)), kb)
-    suspected = [d.id for d in found.differentials if d.level == "suspected" and not d.spectrum]
-    assert suspected == []
+def _suspected_mimics(found: Diagnosis) -> list[str]:
+    return [d.id for d in found.differentials if d.level == "suspected" and not d.spectrum]
 
 
-@given(record=records(red_flags=False))
-def test_property_no_red_flags_no_suspected_mimic(kb, record):
-    found = diagnose(make_record(**record), kb)
-    assert not [d for d in found.differentials if d.level == "suspected" and not d.spectrum]
+@given(record=records(), earlier=earlier_parts())
+def test_property_removing_red_flags_removes_suspected_mimics(record, earlier):
+    clean = _diagnosis(_without_red_flags(record), _earlier_without_red_flags(earlier))
+    assert _suspected_mimics(clean) == []
 
 
-@given(record=records())
-def test_property_spectrum_never_suspected_and_order_holds(kb, record):
-    found = diagnose(make_record(**record), kb)
+@given(record=records(red_flags=False), earlier=earlier_parts(red_flags=False))
+def test_property_no_red_flags_no_suspected_mimic(record, earlier):
+    assert _suspected_mimics(_diagnosis(record, earlier)) == []
+
+
+@given(record=records(), earlier=earlier_parts())
+def test_property_spectrum_never_suspected_and_order_holds(record, earlier):
+    found = _diagnosis(record, earlier)
     assert not [d for d in found.differentials if d.spectrum and d.level == "suspected"]
     levels = [d.level.value for d in found.differentials]
     assert levels == sorted(levels, key=["suspected", "consider"].index)
     assert [item.id for item in found.investigations][0] == "clinical_diagnosis"
 
 
-@given(record=records(), data=st.data())
-def test_property_list_order_changes_nothing(kb, record, data):
+@given(record=records(), study=earlier_parts(), data=st.data())
+def test_property_earlier_examination_of_regions_examined_again_changes_nothing(
+    record, study, data
+):
+    # Record v2: each region's examination on as_of is the latest that examined it, so what an
+    # earlier examination of the same regions found changes neither regions nor criteria.
+    record["exam"]["cervical"] = record["exam"]["cervical"] or {}
+    examined = [region for region, signs in record["exam"].items() if signs is not None]
+    earlier = st.fixed_dictionaries(dict.fromkeys(examined, exam_region))
+    first, second = (
+        _diagnosis(record, {**(study or {}), "examination": {"date": EARLIER, "regions": found}})
+        for found in (data.draw(earlier), data.draw(earlier))
+    )
+    assert first.criteria == second.criteria
+    assert first.regions == second.regions
+
+
+@given(record=records(), earlier=earlier_parts(), data=st.data())
+def test_property_list_order_changes_nothing(record, earlier, data):
     shuffled = {
         **record,
         "findings": data.draw(st.permutations(record["findings"])),
         "tests": data.draw(st.permutations(record["tests"])),
         "genetics": data.draw(st.permutations(record["genetics"])),
     }
-    first = diagnose(make_record(**record), kb)
-    second = diagnose(make_record(**shuffled), kb)
-    assert first == second
+    assert _diagnosis(record, earlier) == _diagnosis(shuffled, earlier)

@@ -12,15 +12,14 @@ import datetime as dt
 
 import pytest
 
-from alscare.engine.scores import alsfrs_r_score, progression_band, progression_rate, scores
-from alscare.engine.timeline import cut_off
-from tests.builders import make_record, rating
+from alscare import assess
+from tests.builders import losing, make_record, make_record_v2, rating
 
 AS_OF = dt.date(2025, 3, 1)
 
 
 def _scores(kb, **fields):
-    return scores(cut_off(make_record(**fields), AS_OF), kb)
+    return assess(make_record(**fields), as_of=AS_OF, kb=kb).scores
 
 
 # (items changed from all-4, total, bulbar, fine motor, gross motor, respiratory); Cedarbaum 1999
@@ -55,6 +54,14 @@ def test_alsfrs_r_item_5_form_follows_gastrostomy_flag(kb):
     assert _scores(kb, alsfrs_r=[rating(gastrostomy=True)]).alsfrs_r.item_5 == "5b"
     assert _scores(kb, alsfrs_r=[rating(gastrostomy=False)]).alsfrs_r.item_5 == "5a"
     assert _scores(kb, alsfrs_r=[rating()]).alsfrs_r.item_5 == "5a"
+
+
+def test_alsfrs_r_item_5_form_not_recorded_in_v1_is_taken_as_5a_and_says_so(kb):
+    # Upgrade rules: a v1 rating without `gastrostomy` is read as 5a, and the assessment says so.
+    assumed = _scores(kb, alsfrs_r=[rating()])
+    assert any("5b or 5a not recorded: taken as 5a" in reason for reason in assumed.because)
+    recorded = _scores(kb, alsfrs_r=[rating(gastrostomy=False)])
+    assert not any("not recorded" in reason for reason in recorded.because)
 
 
 def test_alsfrs_r_5b_scores_count_in_fine_motor_like_5a(kb):
@@ -92,10 +99,17 @@ def test_progression_rate_is_points_lost_per_month_since_onset(kb, onset, rated,
     assert any(f"symptom onset {onset}" in reason for reason in result.because)
 
 
-def test_progression_rate_function_unrounded_uses_days_over_30_4375(kb):
-    entry = make_record(alsfrs_r=[rating("2024-04-01", speech=0)]).alsfrs_r[0]
-    rate = progression_rate(entry, dt.date(2024, 1, 1), kb.scoring.alsfrs_r.max_total)
-    assert rate == 4 / (91 / 30.4375)
+def test_progression_rate_months_are_days_over_30_4375(kb):
+    # 4 points in 91 days: 1.3379 points/month with 30.4375-day months (1.32 with 30-day ones).
+    result = _scores(
+        kb, symptom_onset={"date": "2024-01-01"}, alsfrs_r=[rating("2024-04-01", speech=0)]
+    )
+    assert result.progression_rate == round(4 / (91 / 30.4375), 2) == 1.34
+    # 48 points in 31 days tells 30.4375 (47.13) from 365 / 12 (47.10) at two decimals.
+    fastest = _scores(
+        kb, symptom_onset={"date": "2024-01-01"}, alsfrs_r=[rating("2024-02-01", **losing(48))]
+    )
+    assert fastest.progression_rate == 47.13
 
 
 @pytest.mark.parametrize("rated", ["2024-01-01", "2023-12-01"])
@@ -129,13 +143,20 @@ def test_slope_null_with_one_rating_or_one_date(kb):
         assert any("second ALSFRS-R rating" in item for item in result.missing)
 
 
-# Bands [M]: slow < 0.5, intermediate 0.5-1.0, fast > 1.0 points per month.
+# Bands [M]: slow < 0.5, intermediate 0.5-1.0, fast > 1.0 points per month. 487 days are exactly
+# 16 months (16 x 30.4375), so 8 and 16 points lost in 487 days are exactly 0.5 and 1.0.
 @pytest.mark.parametrize(
-    ("rate", "band"),
-    [(0.0, "slow"), (0.49, "slow"), (0.5, "intermediate"), (1.0, "intermediate"), (1.01, "fast")],
-)
-def test_progression_band_limits(kb, rate, band):
-    assert progression_band(rate, kb.scoring.progression_bands) == band
+    ("points", "days", "band"),
+    [(0, 487, "slow"), (8, 488, "slow"), (8, 487, "intermediate"), (16, 487, "intermediate"),
+     (16, 486, "fast")],
+    ids=["0.0", "0.499", "0.5", "1.0", "1.002"],
+)  # fmt: skip
+def test_progression_band_limits(kb, points, days, band):
+    rated = dt.date(2023, 1, 1) + dt.timedelta(days=days)
+    result = _scores(
+        kb, symptom_onset={"date": "2023-01-01"}, alsfrs_r=[rating(rated, **losing(points))]
+    )
+    assert result.progression_band == band
 
 
 def test_progression_band_thresholds_marked_unverified(kb):
@@ -156,6 +177,27 @@ def test_progression_band_because_omits_flag_once_verified(kb):
     assert not any("unverified" in reason for reason in result.because)
 
 
-def test_alsfrs_r_score_function_matches_engine(kb):
-    entry = make_record(alsfrs_r=[rating(speech=1, dyspnea=2)]).alsfrs_r[0]
-    assert alsfrs_r_score(entry, kb.scoring.alsfrs_r_domains).total == 43
+def test_alsfrs_r_total_counts_every_point_lost(kb):
+    assert _scores(kb, alsfrs_r=[rating(speech=1, dyspnea=2)]).alsfrs_r.total == 43
+
+
+# --- record v2: items may be unrated ----------------------------------------------------------
+
+
+def test_alsfrs_r_scores_use_the_latest_complete_rating_and_name_unrated_items(kb):
+    ratings = [
+        rating("2024-12-01", gastrostomy=False, speech=2),
+        rating("2025-02-01", gastrostomy=False, speech=1, walking=None, dyspnea=None),
+    ]
+    result = assess(make_record_v2(alsfrs_r=ratings), as_of=AS_OF, kb=kb).scores
+    assert result.alsfrs_r is not None
+    assert (result.alsfrs_r.date, result.alsfrs_r.total) == (dt.date(2024, 12, 1), 46)
+    assert "ALSFRS-R of 2025-02-01 leaves items unrated: walking, dyspnea" in result.because
+    assert any("the latest with every item rated" in reason for reason in result.because)
+
+
+def test_alsfrs_r_without_a_complete_rating_has_no_total(kb):
+    partial = [rating("2025-02-01", gastrostomy=False, speech=None)]
+    result = assess(make_record_v2(alsfrs_r=partial), as_of=AS_OF, kb=kb).scores
+    assert result.alsfrs_r is None and result.progression_rate is None
+    assert "an ALSFRS-R rating with every item rated (for the total)" in result.missing

@@ -176,7 +176,8 @@ def test_el_escorial_familial_lab_supported_with_pathogenic_variant(kb):
         ({"cervical": BOTH}, [{"gene": "C9orf72", "result": "negative"}], False),
         ({"cervical": BOTH}, [], None),
         ({"cervical": UMN}, [{"gene": "SOD1", "result": "pathogenic"}], False),
-        ({"cervical": BOTH}, [{"gene": "SOD1", "result": "vus"}], False),
+        # A variant of uncertain significance leaves the question open (definitions.yaml).
+        ({"cervical": BOTH}, [{"gene": "SOD1", "result": "vus"}], None),
     ],
     ids=["negative", "not-tested", "no-region-with-both", "vus"],
 )

@@ -9,31 +9,48 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 import pytest
 
-from alscare.engine.prognosis import (
-    baseline_eta,
-    linear_predictor,
-    median_survival_months,
-    prognosis,
-    survival_probability,
-    transformed,
-)
-from alscare.engine.timeline import cut_off
-from alscare.schemas.assessment import Criteria, ElEscorialResult
-from tests.builders import make_record, rating
+from alscare import assess
+from alscare.schemas.assessment import EncalsConditional, EncalsPrognosis
+from tests.builders import losing, make_record, make_record_v2, rating, signs
 
-INPUTS = (
-    "age_at_onset_years",
-    "diagnostic_delay_months",
-    "progression_rate",
-    "fvc_percent_predicted",
-    "bulbar_onset",
-    "definite_el_escorial",
-    "ftd",
-    "c9orf72",
-)
+AS_OF = dt.date(2025, 3, 1)
+BOTH = signs(umn=True, lmn=True)
+DEFINITE = {"bulbar": BOTH, "cervical": BOTH, "lumbosacral": BOTH}
+PROBABLE = {"bulbar": BOTH, "cervical": BOTH}
+POSSIBLE = {"cervical": BOTH}
+UNKNOWN: dict[str, Any] = {}  # nothing examined: no El Escorial category
+WORKED_ONSET = dt.date(2020, 1, 1)
+# The baseline spline as published (westeneng2018_encals, vaneijk_encals_code), for the hand
+# computations below: gammas g0-g3 and knots kmin, k1, k2, kmax in ln(months).
+GAMMAS = (-6.409, 2.643, -0.546, 0.585)
+KNOTS = (0.081, 3.108, 3.638, 5.917)
+
+
+def _worked_record(values: tuple[float, ...]):
+    """A record whose inputs at diagnosis are the worked example's, to within half a day: onset
+    2020-01-01 at the age given, diagnosis after the delay, the rating that loses the nearest
+    whole number of points at the rate given, FVC at diagnosis, and an examination that grades
+    the El Escorial category definite or possible."""
+    age, delay, rate, fvc, bulbar, definite, ftd, c9 = values
+    diagnosed = WORKED_ONSET + dt.timedelta(days=round(delay * 30.4375))
+    points = round(rate * delay)
+    rated = WORKED_ONSET + dt.timedelta(days=round(points / rate * 30.4375))
+    return make_record(
+        birth_date=str(WORKED_ONSET - dt.timedelta(days=round(age * 365.25))),
+        symptom_onset={"date": str(WORKED_ONSET), "site": "bulbar" if bulbar else "cervical"},
+        diagnosis_date=str(diagnosed),
+        progressive=True,
+        exam=DEFINITE if definite else POSSIBLE,
+        alsfrs_r=[rating(rated, **losing(points))],
+        respiratory=[{"date": str(diagnosed), "fvc_percent_predicted": fvc}],
+        cognition={"ftd": bool(ftd)},
+        genetics=[{"gene": "C9orf72", "result": "pathogenic" if c9 else "negative"}],
+    )
+
 
 # age, delay, delta-FS, FVC, bulbar, definite, FTD, C9 -> LP, median (months), S(36).
 WORKED_EXAMPLES = [
@@ -47,78 +64,89 @@ WORKED_EXAMPLES = [
 
 @pytest.mark.parametrize(("values", "lp", "median", "s36"), WORKED_EXAMPLES)
 def test_encals_worked_examples(kb, values, lp, median, s36):
-    model = kb.scoring.encals
-    computed = linear_predictor(dict(zip(INPUTS, map(float, values), strict=True)), model)
-    assert computed == pytest.approx(lp, abs=0.01)
-    assert median_survival_months(computed, model.baseline) == pytest.approx(median, abs=0.1)
-    assert survival_probability(36, computed, model.baseline) == pytest.approx(s36, abs=0.005)
+    result = assess(_worked_record(values), as_of=AS_OF, kb=kb).prognosis.encals
+    inputs = result.inputs
+    assert (inputs.age_at_onset_years, inputs.fvc_percent_predicted) == (values[0], values[3])
+    assert inputs.progression_rate == pytest.approx(values[2], abs=0.005)
+    assert result.linear_predictor == pytest.approx(lp, abs=0.01)
+    assert result.median_survival_months == pytest.approx(median, abs=0.1)
+    assert _predicted(result)[1]["36"] == pytest.approx(s36, abs=0.005)
 
 
-def test_encals_median_solves_s_equal_one_half(kb):
-    baseline = kb.scoring.encals.baseline
-    median = median_survival_months(-4.68, baseline)
-    assert survival_probability(median, -4.68, baseline) == pytest.approx(0.5, abs=1e-9)
-    assert median_survival_months(-4.68, baseline) == median  # no random draw
+def _eta(months: float) -> float:
+    """The baseline at ln(months), by hand: g0 + g1 x + g2 v1 + g3 v2 with
+    v_j = (x - k_j)+^3 - l_j (x - kmin)+^3 - (1 - l_j) (x - kmax)+^3 (the cube on every term)."""
+    x = math.log(months)
+    kmin, k1, k2, kmax = KNOTS
+
+    def cube(u: float) -> float:
+        return max(u, 0.0) ** 3
+
+    def v(knot: float) -> float:
+        share = (kmax - knot) / (kmax - kmin)
+        return cube(x - knot) - share * cube(x - kmin) - (1 - share) * cube(x - kmax)
+
+    return GAMMAS[0] + GAMMAS[1] * x + GAMMAS[2] * v(k1) + GAMMAS[3] * v(k2)
 
 
-def test_encals_survival_formula_at_36_months_by_hand(kb):
-    """S(t) = 1 / (1 + exp(g0 + g1 x + g2 v1 + g3 v2 + LP)), x = ln t,
-    l_j = (kmax - k_j) / (kmax - kmin)."""
-    x = math.log(36)
-    kmin, k1, k2, kmax = 0.081, 3.108, 3.638, 5.917
-    l1, l2 = (kmax - k1) / (kmax - kmin), (kmax - k2) / (kmax - kmin)
-    assert (round(l1, 6), round(l2, 6)) == (0.481323, 0.390507)
+def _survival(months: float, lp: float) -> float:
+    return 1 / (1 + math.exp(_eta(months) + lp))
 
-    def v(k, share):
-        pos = lambda u: max(u, 0.0) ** 3  # noqa: E731
-        return pos(x - k) - share * pos(x - kmin) - (1 - share) * pos(x - kmax)
 
-    eta = -6.409 + 2.643 * x - 0.546 * v(k1, l1) + 0.585 * v(k2, l2)
-    assert baseline_eta(x, kb.scoring.encals.baseline) == pytest.approx(eta)
-    assert survival_probability(36, -4.68, kb.scoring.encals.baseline) == pytest.approx(
-        1 / (1 + math.exp(eta - 4.68))
-    )
+def _predicted(result: EncalsPrognosis) -> tuple[float, dict[str, float]]:
+    """The linear predictor and survival of a prediction that was made."""
+    assert result.linear_predictor is not None and result.survival is not None
+    return result.linear_predictor, result.survival
+
+
+def _from_as_of(result: EncalsPrognosis) -> EncalsConditional:
+    assert result.conditional is not None
+    return result.conditional
+
+
+def test_encals_survival_formula_at_every_report_time_by_hand(kb):
+    """S(t) = 1 / (1 + exp(eta(ln t) + LP)), l_j = (kmax - k_j) / (kmax - kmin)."""
+    kmin, k1, k2, kmax = KNOTS
+    assert round((kmax - k1) / (kmax - kmin), 6) == 0.481323
+    assert round((kmax - k2) / (kmax - kmin), 6) == 0.390507
+    result = assess(_worked_record(WORKED_EXAMPLES[0][0]), as_of=AS_OF, kb=kb).prognosis.encals
+    lp, survival_by_month = _predicted(result)
+    for months, survival in survival_by_month.items():
+        assert survival == pytest.approx(_survival(int(months), lp), abs=0.001), months
+
+
+def test_encals_median_is_where_survival_crosses_one_half(kb):
+    result = assess(_worked_record(WORKED_EXAMPLES[0][0]), as_of=AS_OF, kb=kb).prognosis.encals
+    lp, survival = _predicted(result)
+    median = result.median_survival_months
+    assert median is not None
+    assert _survival(median, lp) == pytest.approx(0.5, abs=0.002)
+    before = [s for t, s in survival.items() if int(t) < median]
+    after = [s for t, s in survival.items() if int(t) > median]
+    assert min(before) > 0.5 > max(after)
+    again = assess(_worked_record(WORKED_EXAMPLES[0][0]), as_of=AS_OF, kb=kb).prognosis.encals
+    assert again.median_survival_months == median  # no random draw
 
 
 def test_encals_baseline_is_linear_beyond_the_last_knot(kb):
-    """With the cube on (x - kmax)+ the restricted spline is linear past kmax; the public code
-    that drops that cube is not."""
-    baseline = kb.scoring.encals.baseline
-    kmax = baseline.knots_ln_months[-1]
-    a, b, c = (baseline_eta(kmax + step, baseline) for step in (1.0, 2.0, 3.0))
+    """With the cube on (x - kmax)+ the restricted spline is linear past kmax (exp(5.917) = 371
+    months); the public code that drops that cube is not. Survival conditional on being
+    event-free 35 years after onset reads the baseline there."""
+    record = _worked_record(WORKED_EXAMPLES[0][0])
+    later = AS_OF.replace(year=2055)
+    result = assess(record, as_of=later, kb=kb).prognosis.encals
+    conditional = _from_as_of(result)
+    since = conditional.months_since_onset
+    assert since > math.exp(KNOTS[-1])
+    lp, _ = _predicted(result)
+    for horizon, survival in conditional.survival.items():
+        expected = _survival(since + int(horizon), lp) / _survival(since, lp)
+        assert survival == pytest.approx(expected, abs=0.002), horizon
+    a, b, c = (_eta(math.exp(KNOTS[-1] + step)) for step in (1.0, 2.0, 3.0))
     assert b - a == pytest.approx(c - b, rel=1e-12)
 
 
-def test_encals_survival_extreme_predictor_does_not_overflow(kb):
-    baseline = kb.scoring.encals.baseline
-    assert survival_probability(12, 5000.0, baseline) == 0.0
-    assert survival_probability(12, -5000.0, baseline) == 1.0
-
-
-@pytest.mark.parametrize("lp", [7.0, -11.0])
-def test_encals_median_outside_the_knot_range_is_null(kb, lp):
-    assert median_survival_months(lp, kb.scoring.encals.baseline) is None
-
-
-def test_encals_transform_outside_domain_is_null(kb):
-    predictors = {p.input: p for p in kb.scoring.encals.predictors}
-    assert transformed(predictors["diagnostic_delay_months"], 0.0) is None
-    assert transformed(predictors["fvc_percent_predicted"], 0.0) is None
-    assert transformed(predictors["ftd"], 0.0) == 0.0
-    assert transformed(predictors["diagnostic_delay_months"], 10.0) == pytest.approx(1.0)
-
-
-def test_encals_linear_predictor_null_when_an_input_is_out_of_range(kb):
-    values = dict(zip(INPUTS, (60.0, 0.0, 0.5, 90.0, 0.0, 0.0, 0.0, 0.0), strict=True))
-    assert linear_predictor(values, kb.scoring.encals) is None
-
-
 # --- inputs taken from the record at diagnosis ---------------------------------------------
-
-AS_OF = dt.date(2025, 3, 1)
-DEFINITE = Criteria(el_escorial=ElEscorialResult(category="definite"))
-PROBABLE = Criteria(el_escorial=ElEscorialResult(category="probable"))
-UNKNOWN = Criteria()
 
 
 def _record(**overrides):
@@ -127,6 +155,7 @@ def _record(**overrides):
         "birth_date": "1963-01-01",
         "symptom_onset": {"date": "2023-01-01", "site": "cervical"},
         "diagnosis_date": "2024-01-01",
+        "progressive": True,
         "alsfrs_r": [rating("2024-01-01", speech=2, walking=2, handwriting=2)],
         "respiratory": [{"date": "2024-01-01", "fvc_percent_predicted": 90}],
         "cognition": {"ftd": False},
@@ -136,8 +165,9 @@ def _record(**overrides):
     return make_record(**fields)
 
 
-def _encals(kb, criteria=PROBABLE, **overrides):
-    return prognosis(cut_off(_record(**overrides), AS_OF), criteria, kb).encals
+def _encals(kb, exam=PROBABLE, **overrides):
+    """ENCALS on 2025-03-01; ``exam`` grades revised El Escorial (probable unless given)."""
+    return assess(_record(exam=exam, **overrides), as_of=AS_OF, kb=kb).prognosis.encals
 
 
 def test_encals_inputs_read_at_diagnosis(kb):
@@ -193,14 +223,14 @@ def test_encals_nearest_rating_tie_takes_the_earlier(kb):
 
 
 def test_encals_definite_from_el_escorial_category(kb):
-    definite = _encals(kb, criteria=DEFINITE)
-    probable = _encals(kb, criteria=PROBABLE)
+    definite = _encals(kb, exam=DEFINITE)
+    probable = _encals(kb, exam=PROBABLE)
     assert definite.inputs.definite_el_escorial is True
     assert definite.linear_predictor - probable.linear_predictor == pytest.approx(0.233, abs=0.001)
 
 
 def test_encals_el_escorial_unknown_is_missing(kb):
-    result = _encals(kb, criteria=UNKNOWN)
+    result = _encals(kb, exam=UNKNOWN)
     assert result.inputs.definite_el_escorial is None
     assert result.linear_predictor is None and result.survival is None
     assert result.missing == ("revised El Escorial category (for the ENCALS prognosis)",)
@@ -235,6 +265,8 @@ def test_encals_ftd_from_cognition_or_finding(kb, overrides, ftd):
             [{"gene": "C9orf72", "result": "negative"}, {"gene": "SOD1", "result": "pathogenic"}],
             False,
         ),
+        # One causal-variant definition everywhere: a VUS is neither causal nor a negative
+        # result, so the C9orf72 input stays unknown.
         ([{"gene": "C9orf72", "result": "vus"}], None),
         ([{"gene": "C9orf72", "result": "not_tested"}], None),
         ([{"gene": "SOD1", "result": "negative"}], None),
@@ -265,10 +297,17 @@ def test_encals_onset_site_missing(kb):
     assert result.missing == ("symptom onset site (for the ENCALS bulbar onset)",)
 
 
-def test_encals_age_from_age_years_on_as_of(kb):
-    result = _encals(kb, birth_date=None, age_years=62.16)
-    expected = 62.16 - (AS_OF - dt.date(2023, 1, 1)).days / 365.25
-    assert result.inputs.age_at_onset_years == pytest.approx(expected, abs=0.01)
+def test_encals_age_from_age_years_on_the_date_it_was_true(kb):
+    # Record v2 dates an age (age_on); the v1 upgrade dates an undated age on the record's latest
+    # dated entry (here 2024-01-01), where v1 read it on the assessment date.
+    v1 = _encals(kb, birth_date=None, age_years=62.16)
+    on_latest = 62.16 - (dt.date(2024, 1, 1) - dt.date(2023, 1, 1)).days / 365.25
+    assert v1.inputs.age_at_onset_years == pytest.approx(on_latest, abs=0.01)
+    data = _record(birth_date=None, exam=PROBABLE).to_json_dict()
+    data.update(age_years=62.16, age_on=str(AS_OF))
+    v2 = assess(make_record_v2(**data), as_of=AS_OF, kb=kb).prognosis.encals
+    on_as_of = 62.16 - (AS_OF - dt.date(2023, 1, 1)).days / 365.25
+    assert v2.inputs.age_at_onset_years == pytest.approx(on_as_of, abs=0.01)
 
 
 def test_encals_age_missing(kb):
@@ -291,7 +330,7 @@ def test_encals_without_diagnosis_date(kb):
 def test_encals_without_rating_or_fvc(kb):
     result = _encals(kb, alsfrs_r=[], respiratory=[{"date": "2024-01-01", "snip_cmh2o": 50}])
     assert result.missing == (
-        "ALSFRS-R rating (for the ENCALS progression rate at diagnosis)",
+        "an ALSFRS-R rating with every item rated (for the ENCALS progression rate)",
         "FVC % predicted (for the ENCALS prognosis)",
     )
 
@@ -302,9 +341,97 @@ def test_encals_rating_on_onset_day_gives_no_rate(kb):
 
 
 def test_encals_zero_diagnostic_delay_is_out_of_model_range(kb):
+    # Redesign: outside the model's credible range the prediction is `applicable: false` with
+    # null numbers and the reasons (was: null with the delay named as missing).
     result = _encals(kb, diagnosis_date="2023-01-01")
-    assert result.linear_predictor is None
-    assert result.missing == ("diagnostic_delay_months within the ENCALS model's range (above 0)",)
+    assert result.linear_predictor is None and result.survival is None
+    assert result.applicable is False and result.missing == ()
+    assert any(
+        reason.startswith("not applicable: diagnostic delay 0.0 months is below 2.5 months")
+        for reason in result.because
+    )
+
+
+def test_encals_delay_below_the_turning_point_not_applicable(kb):
+    # encals.yaml applicability: the delay transform is lowest at 2.5 months; below it a shorter
+    # delay would predict longer survival. Diagnosis 59 days (1.9 months) after onset.
+    result = _encals(
+        kb,
+        diagnosis_date="2023-03-01",
+        alsfrs_r=[rating("2023-03-01", speech=3)],
+        respiratory=[{"date": "2023-03-01", "fvc_percent_predicted": 90}],
+    )
+    assert result.applicable is False and result.linear_predictor is None
+    assert "vaneijk_encals_code" in result.sources
+
+
+def test_encals_rating_far_from_diagnosis_not_applicable(kb):
+    # The inputs are taken at diagnosis: a rating 4 months away is outside the 3-month window.
+    result = _encals(kb, alsfrs_r=[rating("2024-05-01", speech=2, walking=2, handwriting=2)])
+    assert result.applicable is False
+    assert result.verified is False  # the window is alscare's reading
+    assert any("not an input at diagnosis" in reason for reason in result.because)
+
+
+def test_encals_names_its_event_and_is_applicable(kb):
+    result = _encals(kb)
+    assert result.event == "death, tracheostomy or non-invasive ventilation over 23 hours a day"
+    assert result.applicable is True
+
+
+def test_encals_conditional_survival_from_the_assessment_date(kb):
+    result = _encals(kb)
+    conditional = _from_as_of(result)
+    since = (AS_OF - dt.date(2023, 1, 1)).days / 30.4375
+    assert conditional.months_since_onset == round(since, 1)
+    lp, _ = _predicted(result)
+    for horizon, survival in conditional.survival.items():
+        expected = _survival(since + int(horizon), lp) / _survival(since, lp)
+        assert survival == pytest.approx(expected, abs=0.002), horizon
+    assert list(conditional.survival) == ["12", "24"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "event"),
+    [
+        ({"death": {"date": "2025-01-10"}}, "died on 2025-01-10"),
+        (
+            {"interventions": [{"kind": "tracheostomy", "event": "started", "date": "2024-11-01"}]},
+            "tracheostomy on 2024-11-01",
+        ),
+        (
+            {
+                "interventions": [
+                    {"kind": "niv", "event": "started", "date": "2024-11-01", "hours_per_day": 24}
+                ]
+            },
+            "NIV over 23 hours a day from 2024-11-01",
+        ),
+    ],
+    ids=["death", "tracheostomy", "niv-24h"],
+)
+def test_encals_no_conditional_survival_after_the_event(kb, overrides, event):
+    data = _record(exam=PROBABLE).to_json_dict() | overrides
+    result = assess(make_record_v2(**data), as_of=AS_OF, kb=kb).prognosis.encals
+    assert result.linear_predictor is not None and result.conditional is None
+    assert any(f"the event has occurred ({event})" in reason for reason in result.because)
+
+
+def test_encals_niv_part_of_the_day_is_not_the_event(kb):
+    niv = [{"kind": "niv", "event": "started", "date": "2024-11-01", "hours_per_day": 12}]
+    data = _record(exam=PROBABLE).to_json_dict() | {"interventions": niv}
+    result = assess(make_record_v2(**data), as_of=AS_OF, kb=kb).prognosis.encals
+    assert result.conditional is not None
+
+
+def test_encals_median_before_the_first_knot_is_null(kb):
+    """FVC 4 % predicted (a boundary case, not a clinical one) gives a linear predictor so high
+    that S(t) is below 0.5 from the first knot on (exp(0.081) = 1.1 months): no median within
+    the model's range."""
+    result = _encals(kb, respiratory=[{"date": "2024-01-01", "fvc_percent_predicted": 4}])
+    assert result.linear_predictor > -_eta(math.exp(KNOTS[0]))
+    assert result.median_survival_months is None
+    assert any("outside the model's time range" in reason for reason in result.because)
 
 
 def test_encals_median_beyond_model_range_explained(kb):

@@ -10,10 +10,12 @@ genetic testing is offered to every person with ALS.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from alscare.engine import patient_facts
 from alscare.schemas.vocabulary import InvestigationId
 from tests.builders import diagnose, make_record, signs, workup_tests
 from tests.conftest import example
@@ -202,4 +204,44 @@ def test_investigation_plan_examples(kb):
     assert p3.plan("vitamin_b12").status == "done"
     p4 = diagnose(example("P-0004-sod1-late"), kb, "2024-09-01")
     assert p4.plan("genetic_testing").status == "done"
-    assert p4.plan("emg_ncs").status == "recommended"
+    # Redesign (was recommended): P-0004 was diagnosed in 2023 and no mimic is suspected, so the
+    # work-up is not asked for again; EMG is to consider for the differential to consider
+    # (cervical myelopathy: no bulbar signs, no MRI).
+    assert p4.plan("emg_ncs").status == "consider"
+    assert p4.plan("vitamin_b12").status == "not_needed"
+
+
+# --- after the diagnosis (investigations.yaml, workup_after_diagnosis) ------------------------
+
+DIAGNOSED = {"symptom_onset": {"date": "2024-01-01"}, "diagnosis_date": "2024-06-01"}
+
+
+@pytest.mark.parametrize("investigation", ROUTINE[1:])
+def test_investigation_plan_work_up_not_needed_once_diagnosed(kb, investigation):
+    item = _plan(kb, **DIAGNOSED).plan(investigation)
+    assert item.status == "not_needed"
+    assert "diagnosis of ALS is established" in item.reason
+    assert item.verified is False
+
+
+def test_investigation_plan_work_up_reopens_for_red_flag_after_diagnosis(kb):
+    late_flag = [{"id": "sensory_loss", "present": True, "date": "2025-01-10"}]
+    found = _plan(kb, **DIAGNOSED, findings=late_flag)
+    assert found.plan("vitamin_b12").status == "recommended"
+
+
+@pytest.mark.parametrize(("date", "expected"), [("2024-03-01", ()), ("2025-01-10", ("ptosis",))])
+def test_investigation_plan_red_flags_since_diagnosis_only_counts_later_ones(kb, date, expected):
+    # Every red flag also makes a mimic suspected, which reopens the work-up by itself; the fact
+    # the rule reads counts only the red flags recorded after the diagnosis.
+    record = make_record(**DIAGNOSED, findings=[{"id": "ptosis", "present": True, "date": date}])
+    facts = patient_facts(record, as_of=dt.date(2025, 6, 1), kb=kb)
+    assert facts("findings.red_flags_since_diagnosis").value == expected
+
+
+def test_investigation_plan_work_up_reopens_for_suspected_mimic(kb):
+    emg = {"date": "2025-01-10", "regions": {}, "motor_conduction_block": True}
+    found = _plan(kb, **DIAGNOSED, emg=emg)
+    assert found.level("multifocal_motor_neuropathy") == "suspected"
+    assert found.plan("vitamin_b12").status == "recommended"
+    assert found.plan("anti_gm1_antibodies").status == "recommended"

@@ -11,18 +11,18 @@ Items 6, 7, 9, 11 are not used. roche2012_kings: 1 onset, 2A diagnosis, 2B secon
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from alscare.engine.staging import kings_from_alsfrs_r, staging
-from alscare.engine.timeline import cut_off
-from tests.builders import make_record, rating
+from alscare import assess
+from tests.builders import make_record, make_record_v2, rating
 
 AS_OF = dt.date(2025, 3, 1)
 
 
 def _staging(kb, **fields):
-    return staging(cut_off(make_record(**fields), AS_OF), kb)
+    return assess(make_record(**fields), as_of=AS_OF, kb=kb).staging
 
 
 def _kings(kb, **items):
@@ -94,9 +94,8 @@ def test_kings_uses_latest_rating(kb):
     assert result.stage == "2" and result.because[0] == "ALSFRS-R of 2025-01-01"
 
 
-def test_kings_function_direct(kb):
-    entry = make_record(alsfrs_r=[rating(walking=1)]).alsfrs_r[0]
-    assert kings_from_alsfrs_r(entry, kb.scoring.kings_alsfrs_r).stage == "1"
+def test_kings_lower_limb_alone_is_stage_1(kb):
+    assert _kings(kb, walking=1).stage == "1"
 
 
 def test_kings_method_alsfrs_r_whenever_a_rating_exists(kb):
@@ -131,8 +130,8 @@ def test_kings_unknown_without_rating_or_milestones(kb):
     assert len(result.missing) == 2
 
 
-NONE = {"interventions": {}}
-CLINICAL_CASES = {
+NONE: dict[str, Any] = {"interventions": {}}
+CLINICAL_CASES: dict[str, dict[str, Any]] = {
     "1": {"symptom_onset": {"date": "2024-01-01", "site": "cervical"}, **NONE},
     "2A": {
         "symptom_onset": {"date": "2024-01-01", "site": "cervical"},
@@ -197,16 +196,17 @@ def test_kings_clinical_four_regions_is_still_3(kb):
     assert result.regions_involved == ("bulbar", "upper_limb", "lower_limb", "diaphragmatic")
 
 
+# An undated v1 intervention is dated on the record's latest date (here the onset, 2024-01-01).
 @pytest.mark.parametrize(
     ("interventions", "stage", "reason"),
     [
-        ({"gastrostomy": {"since": "2024-10-01"}}, "4A", "gastrostomy since 2024-10-01"),
-        ({"gastrostomy": {"declined": True}}, "4A", "gastrostomy offered and declined"),
-        ({"gastrostomy": {}}, "4A", "gastrostomy in place"),
-        ({"niv": {"since": "2024-10-01", "hours_per_day": 8}}, "4B", "niv since 2024-10-01"),
-        ({"niv": {"declined": True}}, "4B", "niv offered and declined"),
-        ({"tracheostomy": {}}, "4B", "tracheostomy in place"),
-        ({"niv": {"declined": True}, "gastrostomy": {"since": "2024-01-01"}}, "4B", "niv"),
+        ({"gastrostomy": {"since": "2024-10-01"}}, "4A", "gastrostomy started on 2024-10-01"),
+        ({"gastrostomy": {"declined": True}}, "4A", "gastrostomy declined on 2024-01-01"),
+        ({"gastrostomy": {}}, "4A", "gastrostomy started on 2024-01-01"),
+        ({"niv": {"since": "2024-10-01", "hours_per_day": 8}}, "4B", "NIV started on 2024-10-01"),
+        ({"niv": {"declined": True}}, "4B", "NIV declined on 2024-01-01"),
+        ({"tracheostomy": {}}, "4B", "tracheostomy started on 2024-01-01"),
+        ({"niv": {"declined": True}, "gastrostomy": {"since": "2024-01-01"}}, "4B", "NIV declined"),
     ],
 )
 def test_kings_clinical_need_counts_when_provided_trialled_or_refused(
@@ -214,6 +214,7 @@ def test_kings_clinical_need_counts_when_provided_trialled_or_refused(
 ):
     result = _clinical(kb, symptom_onset={"date": "2024-01-01"}, interventions=interventions)
     assert result.stage == stage
+    assert result.because[0].startswith("need for ")
     assert reason in result.because[0]
     assert "roche2012_kings" in result.sources
 
@@ -259,19 +260,91 @@ def test_kings_clinical_thoracic_region_is_not_a_kings_region(kb):
 def test_kings_clinical_findings_map_to_regions(kb):
     result = _clinical(
         kb,
+        # Dated so that the atrophy recorded for the lumbosacral region is the latest statement:
+        # undated v1 findings all get the record's latest date, and a same-day entry without a
+        # region would replace the regional one (record v2 rule).
         findings=[
             {"id": "dysphagia", "present": True},
-            {"id": "muscle_atrophy", "present": True, "region": "lumbosacral"},
+            {
+                "id": "muscle_atrophy",
+                "present": True,
+                "region": "lumbosacral",
+                "date": "2024-09-01",
+            },
             {"id": "orthopnea", "present": True},
             {"id": "upper_extremity_weakness", "present": False},
-            {"id": "muscle_atrophy", "present": True},
+            {"id": "muscle_atrophy", "present": True, "date": "2024-06-01"},
         ],
         interventions={},
     )
     assert result.regions_involved == ("bulbar", "lower_limb", "diaphragmatic")
-    assert "lower limb involved: muscle atrophy (lumbosacral)" in result.because
+    assert (
+        "lower limb involved: Muscle atrophy (lumbosacral region) recorded present on 2024-09-01"
+        in result.because
+    )
 
 
 def test_kings_clinical_mapping_marked_unverified(kb):
     assert kb.scoring.kings_clinical.involvement.verified is False
     assert kb.scoring.kings_clinical.verified is True
+
+
+# --- record v2: unrated items, the course of an intervention, death ------------------------------
+
+
+def _staging_v2(kb, **fields):
+    return assess(make_record_v2(**fields), as_of=AS_OF, kb=kb).staging
+
+
+def test_kings_unrated_item_that_decides_leaves_the_stage_null(kb):
+    # Dyspnoea unrated and respiratory insufficiency normal: 4B can be neither ruled in nor out.
+    rated = rating("2025-01-05", gastrostomy=False, dyspnea=None)
+    result = _staging_v2(kb, alsfrs_r=[rated])
+    assert result.kings.stage is None and result.kings.method == "alsfrs_r"
+    assert any("decide the King's stage" in item for item in result.missing)
+
+
+def test_kings_unrated_item_that_cannot_decide_keeps_the_stage(kb):
+    # Respiratory insufficiency 3 gives 4B whatever dyspnoea is.
+    rated = rating("2025-01-05", gastrostomy=False, dyspnea=None, respiratory_insufficiency=3)
+    assert _staging_v2(kb, alsfrs_r=[rated]).kings.stage == "4B"
+
+
+def _event(kind: str, event: str, date: str) -> dict[str, str]:
+    return {"kind": kind, "event": event, "date": date}
+
+
+@pytest.mark.parametrize(
+    ("events", "stage"),
+    [
+        ([_event("niv", "offered", "2024-11-01")], "1"),  # offered only: no need yet
+        ([_event("niv", "offered", "2024-11-01"), _event("niv", "declined", "2024-11-01")], "4B"),
+        ([_event("niv", "started", "2024-06-01"), _event("niv", "stopped", "2024-09-01")], "4B"),
+        ([_event("gastrostomy", "started", "2025-02-01")], "4A"),
+        ([_event("gastrostomy", "started", "2025-04-01")], "1"),  # after as_of
+        ([], "1"),
+    ],
+    ids=["offered", "declined", "started-then-stopped", "gastrostomy", "after-as-of", "none"],
+)
+def test_kings_clinical_need_follows_the_intervention_events(kb, events, stage):
+    # roche2012_kings: the need counts once the intervention was provided, trialled or refused.
+    result = _staging_v2(kb, symptom_onset={"date": "2024-01-01"}, interventions=events)
+    assert result.kings_clinical.stage == stage
+
+
+def test_kings_stage_5_from_the_date_of_death(kb):
+    result = _staging_v2(
+        kb,
+        symptom_onset={"date": "2023-01-01"},
+        alsfrs_r=[rating("2024-12-01", gastrostomy=True)],
+        death={"date": "2025-02-10"},
+    )
+    assert (result.kings.stage, result.kings_clinical.stage) == ("5", "5")
+    assert result.kings.because == ("died on 2025-02-10: stage 5 from the date of death",)
+
+
+def test_kings_death_after_as_of_not_counted(kb):
+    result = _staging_v2(
+        kb, alsfrs_r=[rating("2024-12-01", gastrostomy=True)], death={"date": "2025-06-10"}
+    )
+    assert result.kings.stage == "4A"

@@ -11,11 +11,15 @@ import datetime as dt
 
 import pytest
 
-from alscare.engine.staging import mitos_stage, staging
-from alscare.engine.timeline import cut_off
-from tests.builders import make_record, rating
+from alscare import assess
+from tests.builders import make_record, make_record_v2, rating
 
 AS_OF = dt.date(2025, 3, 1)
+
+
+def _staging(kb, record):
+    return assess(record, as_of=AS_OF, kb=kb).staging
+
 
 MITOS_CASES = [
     ("all normal", {}, 0, ()),
@@ -47,25 +51,51 @@ MITOS_CASES = [
     ids=[case[0] for case in MITOS_CASES],
 )
 def test_mitos_stage_chio_table_1(kb, items, stage, lost):
-    entry = make_record(alsfrs_r=[rating(**items)]).alsfrs_r[0]
-    result = mitos_stage(entry, kb.scoring.mitos)
+    result = _staging(kb, make_record(alsfrs_r=[rating(**items)])).mitos
     assert (result.stage, result.domains_lost) == (stage, lost)
     assert result.sources == ("chio2015_mitos",)
 
 
 def test_mitos_because_names_the_items(kb):
-    entry = make_record(alsfrs_r=[rating("2025-01-05", speech=0, handwriting=1)]).alsfrs_r[0]
-    result = mitos_stage(entry, kb.scoring.mitos)
-    assert result.because == (
+    record = make_record(alsfrs_r=[rating("2025-01-05", speech=0, handwriting=1)])
+    assert _staging(kb, record).mitos.because == (
         "ALSFRS-R of 2025-01-05",
-        "communicating lost: speech 0 (at most 1) and handwriting 1 (at most 1)",
+        # Each item with its date and the rule's limit (chio2015_mitos Table 1: at most 1).
+        "communicating lost: ALSFRS-R speech 0/4 on 2025-01-05 (at most 1 point), ALSFRS-R "
+        "handwriting 1/4 on 2025-01-05 (at most 1 point)",
     )
 
 
 def test_mitos_in_staging_uses_latest_rating(kb):
     record = make_record(alsfrs_r=[rating("2024-01-01"), rating("2025-01-01", swallowing=0)])
-    assert staging(cut_off(record, AS_OF), kb).mitos.stage == 1
+    assert _staging(kb, record).mitos.stage == 1
 
 
 def test_mitos_null_without_rating(kb):
-    assert staging(cut_off(make_record(), AS_OF), kb).mitos is None
+    assert _staging(kb, make_record()).mitos is None
+
+
+# --- record v2: unrated items, death ----------------------------------------------------------
+
+
+def test_mitos_unrated_item_that_could_decide_leaves_the_stage_null(kb):
+    rated = rating("2025-01-05", gastrostomy=False, walking=None)
+    result = _staging(kb, make_record_v2(alsfrs_r=[rated]))
+    assert result.mitos.stage is None
+    assert any("decide the MiToS stage" in item for item in result.missing)
+
+
+def test_mitos_unrated_item_that_cannot_decide_keeps_the_stage(kb):
+    # Movement is lost by dressing 0 whatever walking is: one domain lost, none undecided.
+    rated = rating("2025-01-05", gastrostomy=False, walking=None, dressing_hygiene=0)
+    assert _staging(kb, make_record_v2(alsfrs_r=[rated])).mitos.stage == 1
+
+
+def test_mitos_stage_5_from_the_date_of_death(kb):
+    # chio2015_mitos: stage 5 is death.
+    record = make_record_v2(
+        alsfrs_r=[rating("2024-10-01", gastrostomy=False)], death={"date": "2025-01-20"}
+    )
+    mitos = _staging(kb, record).mitos
+    assert mitos.stage == 5
+    assert mitos.because == ("died on 2025-01-20: stage 5 from the date of death",)

@@ -10,14 +10,10 @@ Coast, one muscle for bulbar and thoracic, two for cervical and lumbosacral.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from alscare.engine.regions import regions
-from alscare.engine.timeline import cut_off
 from alscare.schemas.vocabulary import Region
-from tests.builders import diagnose, emg_region, make_record, signs
+from tests.builders import diagnose, emg_region, make_record, make_record_v2, signs
 from tests.conftest import example
 
 
@@ -200,11 +196,41 @@ def test_regions_sources_come_from_knowledge(kb):
 
 
 def test_regions_example_limb_onset(kb):
-    timeline = cut_off(example("P-0001-limb-onset"), dt.date(2025, 2, 1))
-    found = regions(timeline, kb)
+    found = diagnose(example("P-0001-limb-onset"), kb, "2025-02-01").regions
     assert {r.value: (s.umn, s.lmn, s.lmn_source) for r, s in found.items()} == {
         "bulbar": (False, False, None),
         "cervical": (True, True, "clinical+emg"),
         "thoracic": (False, True, "emg"),
         "lumbosacral": (True, True, "emg"),
     }
+
+
+# --- record v2: each region's latest examination decides --------------------------------------
+
+
+def test_regions_each_region_from_its_latest_examination(kb):
+    # A later examination of the cervical region replaces the earlier one there; the bulbar
+    # region keeps the earlier examination, the only one that examined it.
+    record = make_record_v2(
+        examinations=[
+            {
+                "date": "2024-03-01",
+                "regions": {"bulbar": signs(umn=True), "cervical": signs(lmn=True)},
+            },
+            {"date": "2024-09-01", "regions": {"cervical": {}, "bulbar": None}},
+        ]
+    )
+    found = diagnose(record, kb).regions
+    assert (found[Region.CERVICAL].umn, found[Region.CERVICAL].lmn) == (False, False)
+    assert found[Region.BULBAR].umn is True
+    assert any("2024-03-01" in reason for reason in found[Region.BULBAR].because)
+
+
+def test_regions_emg_region_from_its_latest_study(kb):
+    record = make_record_v2(
+        emg_studies=[
+            {"date": "2024-03-01", "regions": {"lumbosacral": emg_region(2)}},
+            {"date": "2024-09-01", "regions": {"lumbosacral": emg_region(2, fibrillations=False)}},
+        ]
+    )
+    assert diagnose(record, kb).regions[Region.LUMBOSACRAL].lmn_emg is False

@@ -1,4 +1,6 @@
-"""The text rendering shows every field of an assessment, with reasons and sources."""
+"""The text rendering shows every field of an assessment, with reasons and sources: each
+score's date and flags, the course, the ENCALS event, applicability and survival from the
+assessment date, stage 5 after death, and an unverified mark on every unverified conclusion."""
 
 from __future__ import annotations
 
@@ -7,17 +9,19 @@ import io
 
 from rich.console import Console
 
+from alscare import assess
 from alscare.cli.render import render_assessment
 from alscare.schemas.assessment import (
     Alert,
     AlsfrsScore,
     Assessment,
     AwajiResult,
+    Course,
+    CourseRegion,
     Criteria,
     DiagnosticFactorStatus,
     DifferentialResult,
     ElEscorialResult,
-    EncalsInputs,
     EncalsPrognosis,
     GoldCoastResult,
     InvestigationPlanItem,
@@ -31,9 +35,11 @@ from alscare.schemas.assessment import (
     Scores,
     Staging,
 )
+from tests.conftest import example
+from tests.fixtures.assessments import encals_from_as_of, encals_not_applicable
 
 
-def _text(assessment: Assessment, kb=None) -> str:
+def _text(assessment: Assessment, kb) -> str:
     out = io.StringIO()
     Console(file=out, width=200, color_system=None).print(render_assessment(assessment, kb))
     return out.getvalue()
@@ -70,6 +76,21 @@ def _full() -> Assessment:
             missing=("height",),
             because=("ALSFRS-R 40/48 [bold]not markup[/bold]",),
             sources=("cedarbaum1999_alsfrs_r",),
+            dates={
+                "alsfrs_r": dt.date(2025, 1, 1),
+                "progression_rate": dt.date(2025, 1, 1),
+                "fvc_percent_predicted": dt.date(2024, 8, 1),
+                "weight_loss_percent": dt.date(2024, 8, 1),
+                "bmi": dt.date(2025, 2, 1),
+            },
+            stale=("fvc_percent_predicted", "weight_loss_percent"),
+            implausible=("bmi",),
+            notes={
+                "fvc_percent_predicted": "stale: of 2024-08-01, 7 months old",
+                "weight_loss_percent": "stale: of 2024-08-01, 7 months old",
+                "bmi": "implausible, not used for advice: outside 10-80 kg/m2",
+            },
+            verified=False,
         ),
         staging=Staging(
             kings=KingsResult(
@@ -80,25 +101,24 @@ def _full() -> Assessment:
                 regions_involved=("bulbar",),
                 because=("gastrostomy (stage 4A)",),
                 sources=("balendra2014_kings_alsfrs",),
+                verified=False,
             ),
-            kings_clinical=KingsClinicalResult(stage="2B", regions_involved=("upper_limb",)),
+            kings_clinical=KingsClinicalResult(
+                stage="2B", regions_involved=("upper_limb",), verified=False
+            ),
             mitos=MitosResult(stage=1, domains_lost=("swallowing",), because=("swallowing lost",)),
             missing=("interventions",),
         ),
         criteria=Criteria(
-            gold_coast=GoldCoastResult(met=True, because=("UMN and LMN in cervical",)),
-            el_escorial=ElEscorialResult(category="probable", familial_laboratory_supported=False),
-            awaji=AwajiResult(category="definite", missing=("EMG",)),
+            gold_coast=GoldCoastResult(
+                met=True, because=("UMN and LMN in cervical",), verified=False
+            ),
+            el_escorial=ElEscorialResult(
+                category="probable", familial_laboratory_supported=False, verified=False
+            ),
+            awaji=AwajiResult(category="definite", missing=("EMG",), verified=False),
         ),
-        prognosis=Prognosis(
-            encals=EncalsPrognosis(
-                linear_predictor=-4.68,
-                median_survival_months=38.1,
-                survival={"12": 0.98, "36": 0.55},
-                inputs=EncalsInputs(age_at_onset_years=60.0, bulbar_onset=False),
-                sources=("westeneng2018_encals",),
-            )
-        ),
+        prognosis=Prognosis(encals=encals_from_as_of("westeneng2018_encals")),
         regions={
             "cervical": RegionStatus(
                 umn=True,
@@ -108,8 +128,18 @@ def _full() -> Assessment:
                 lmn_emg=True,
                 lmn_emg_el_escorial=False,
                 because=("wasting",),
+                verified=False,
             )
         },
+        course=Course(
+            regions={
+                "cervical": CourseRegion(
+                    first_umn=dt.date(2024, 6, 12), first_lmn=dt.date(2024, 4, 2)
+                ),
+                "bulbar": CourseRegion(),
+            },
+            sources=("shefner2020_gold_coast",),
+        ),
         diagnostic_factors=(
             DiagnosticFactorStatus(id="foot_drop", kind="key", present=True, because=("seen",)),
             DiagnosticFactorStatus(id="falls", kind="other", present=False),
@@ -123,11 +153,16 @@ def _full() -> Assessment:
                 spectrum=True,
                 tests=("emg_ncs",),
                 because=("pure UMN",),
+                verified=False,
             ),
         ),
         investigations=(
             InvestigationPlanItem(
-                id="vitamin_b12", status="recommended", reason="routine", sources=("x_src",)
+                id="vitamin_b12",
+                status="recommended",
+                reason="routine",
+                sources=("x_src",),
+                verified=False,
             ),
         ),
         recommendations=(
@@ -157,40 +192,55 @@ def test_render_shows_every_section_and_field(kb):
         "ALS assessment of patient P-9",
         "as of 2025-03-01; knowledge version 2026.1; alscare.assessment/v1",
         "! HIGH: niv indicated",
-        "! MEDIUM: rapid progression (rule unverified)",
+        "! MEDIUM: rapid progression (unverified)",
         "+ note: call the patient; today",
         "+ urgent: yes",
         "40/48 on 2025-01-01 (bulbar 10/12, fine motor 10/12, gross motor 10/12",
         "item 5 as 5b",
-        "0.75 points/month (intermediate)",
+        "SCORES (UNVERIFIED)",
+        "0.75 points/month (intermediate) on 2025-01-01",
         "-0.5 points/month",
-        "64 % predicted",
-        "5.5 % of premorbid weight",
-        "22.1 kg/m²",
+        "64 % predicted on 2024-08-01; STALE",
+        "5.5 % of premorbid weight on 2024-08-01; STALE",
+        "22.1 kg/m² on 2025-02-01; IMPLAUSIBLE",
+        "! FVC: stale: of 2024-08-01, 7 months old",
+        "! Weight loss: stale: of 2024-08-01, 7 months old",
+        "! BMI: implausible, not used for advice: outside 10-80 kg/m2",
         "? missing: height",
         "ALSFRS-R 40/48 [bold]not markup[/bold]",
-        "4A (from ALSFRS-R)",
+        "4A (from ALSFRS-R) (unverified)",
         "regions involved: bulbar; gastrostomy: yes; NIV: no",
-        "King's clinical stage",
+        "King's clinical stage     2B (unverified)",
         "regions involved: upper limb",
         "domains lost: swallowing",
         "? missing: interventions",
-        "Gold Coast",
-        "met",
-        "probable",
+        "Gold Coast                met (unverified)",
+        "probable (unverified)",
         "familial, lab-supported",
-        "definite",
+        "Awaji                     definite (unverified)",
         "? missing: EMG",
+        "PROGNOSIS (ENCALS MODEL) (UNVERIFIED)",
+        "event predicted: death, tracheostomy or NIV over 23 hours a day; times are months from "
+        "symptom onset",
+        "Applicable                yes",
         "38.1 months from onset",
-        "12 mo 98%, 36 mo 55%",
+        "12 mo 98%, 36 mo 55%, 60 mo 18%",
         "-4.68",
+        "from the assessment date, event-free 15 months after onset; times are months after "
+        "2025-03-01:",
+        "Median survival           14.1 more months",
+        "Event-free survival       12 mo 58%, 24 mo 25%",
         "age at onset years",
-        "UMN yes; LMN yes (clinical+emg)",
+        "UMN yes; LMN yes (clinical+emg) (unverified)",
         "LMN clinical yes; by EMG yes; by EMG on the El Escorial reading no",
-        "primary lateral sclerosis: consider (ALS spectrum, not a mimic); tests: emg ncs",
-        "vitamin b12: recommended",
+        "COURSE (FIRST SIGNS BY REGION",
+        "cervical                  UMN since 2024-06-12; LMN since 2024-04-02",
+        "bulbar                    UMN not seen; LMN not seen",
+        "primary lateral sclerosis: consider (ALS spectrum, not a mimic); tests: emg ncs "
+        "(unverified)",
+        "vitamin b12: recommended (unverified)",
         "- routine",
-        "START riluzole (disease modifying; strength: strong; rule unverified)",
+        "START riluzole (disease modifying; strength: strong; unverified)",
         "50 mg twice daily",
         "foot drop: present",
         "falls: absent",
@@ -199,16 +249,94 @@ def test_render_shows_every_section_and_field(kb):
         "weight of 2025-05-01 is after as_of",
         "cedarbaum1999_alsfrs_r: Cedarbaum JM",
         "- x_src",
+        "shefner2020_gold_coast: Shefner JM",
     ):
         assert expected in text, expected
     assert text.index("ALERTS") < text.index("SCORES") < text.index("SOURCES")
+    assert text.index("REGIONS") < text.index("COURSE") < text.index("DIFFERENTIAL")
+    assert "+ " not in text.replace("+ note:", "").replace("+ urgent:", "")  # every field known
 
 
-def test_render_empty_assessment_says_none_and_not_known():
-    text = _text(Assessment(patient_id="P-0", as_of=dt.date(2025, 1, 1), knowledge_version="1"))
+def test_render_verified_conclusions_carry_no_mark(kb):
+    verified = _full().model_copy(
+        update={
+            "alerts": (),
+            "recommendations": (),
+            "differentials": (),
+            "investigations": (),
+            "regions": {},
+            "criteria": Criteria(),
+            "scores": Scores(),
+            "staging": Staging(),
+            "prognosis": Prognosis(),
+        }
+    )
+    text = _text(verified, kb)
+    assert "unverified)" not in text and "UNVERIFIED)" not in text
+
+
+def test_render_after_death_stage_5_and_no_survival_from_the_date(kb):
+    died = ("died on 2024-10-01: stage 5 from the date of death",)
+    assessment = Assessment(
+        patient_id="P-5",
+        as_of=dt.date(2025, 2, 1),
+        knowledge_version="2026.1",
+        staging=Staging(
+            kings=KingsResult(stage="5", method="clinical", because=died),
+            kings_clinical=KingsClinicalResult(stage="5", because=died),
+            mitos=MitosResult(stage=5, because=died),
+        ),
+        prognosis=Prognosis(
+            encals=EncalsPrognosis(
+                median_survival_months=31.0,
+                applicable=True,
+                because=("the event has occurred (died on 2024-10-01)",),
+            )
+        ),
+    )
+    text = _text(assessment, kb)
+    assert "King's stage              5 (death) (from clinical milestones)" in text
+    assert "King's clinical stage     5 (death)" in text
+    assert "MiToS stage               5 (death)" in text
+    assert "- died on 2024-10-01: stage 5 from the date of death" in text
+    assert "from the assessment date: not computed (see the reasons below)" in text
+    assert "event predicted: not stated" in text
+
+
+def test_render_encals_not_applicable_says_no_with_the_reasons(kb):
+    text = _text(encals_not_applicable("P-6", dt.date(2025, 2, 1), "2026.1"), kb)
+    assert "Applicable                NO: see the reasons below" in text
+    assert "Median survival           not known" in text
+    assert "- not applicable: diagnostic delay 1.2 months, below 2.5 months" in text
+
+
+def test_render_mitos_unknown_when_an_unrated_item_decides_it(kb):
+    staging = Staging(mitos=MitosResult(stage=None, because=("swallowing not rated",)))
+    text = _text(
+        Assessment(
+            patient_id="P-7", as_of=dt.date(2025, 2, 1), knowledge_version="1", staging=staging
+        ),
+        kb,
+    )
+    assert "MiToS stage               not known" in text
+    assert "- swallowing not rated" in text
+
+
+def test_render_engine_assessment_of_a_v2_example_shows_its_course(kb):
+    record = example("P-0004-sod1-late", version=2)
+    text = _text(assess(record, as_of=dt.date(2025, 2, 1), kb=kb), kb)
+    assert "cervical                  UMN since 2023-02-14; LMN since 2023-02-28" in text
+    assert "FVC                       41 % predicted on 2024-08-01; STALE" in text
+    assert "Applicable                yes" in text
+    assert "Dora Example" not in text and "EX-100004" not in text  # the id only
+
+
+def test_render_empty_assessment_says_none_and_not_known(kb):
+    text = _text(Assessment(patient_id="P-0", as_of=dt.date(2025, 1, 1), knowledge_version="1"), kb)
     assert "ALSFRS-R                  not known" in text
     assert "King's stage              not known" in text
     assert "none suggested by the record" in text
+    assert "no dated examination or EMG" in text
     assert "none recorded" in text and "none assessed" in text
     assert "SOURCES\n    none" in text
     assert "Traceback" not in text

@@ -1,267 +1,243 @@
-"""The condition evaluator (three-valued and closed-world logic, comparisons, named thresholds,
-reasons) and the record facts diagnosis rules read: every fact pattern the knowledge base may use
-resolves."""
+"""The rules as the engine applies them: the reasons a rule that holds gives (every part of an
+``all``, every part of an ``any`` that holds, a threshold with its relation and unit, a failing
+named condition by its ``label_false``), and the record facts the rules read: every record fact
+of the catalogue resolves on an empty and on full records, with the kind of value it promises.
+
+The logic itself (Kleene's tables, compiled against interpreted) is in spec/test_rule_logic.py
+and the checks at load in content/test_rules_content.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import itertools
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from alscare.engine.conditions import CLOSED_WORLD, Evaluator, Fact, evaluate, unique
-from alscare.engine.regions import regions
-from alscare.engine.rules import RecordFacts
-from alscare.engine.timeline import cut_off
-from alscare.errors import KnowledgeError
-from alscare.knowledge.base import SourceRef
-from alscare.knowledge.conditions import FactTest, Threshold
-from alscare.knowledge.diagnosis import (
-    FACT_PATTERNS,
-    DiagnosisFactTest,
-    DifferentialRule,
-    fact_name_problem,
-)
-from alscare.schemas.vocabulary import InvestigationId
-from tests.builders import make_record, signs
+from alscare import KnowledgeBase, PatientRecord, assess
+from alscare.engine import patient_facts
+from alscare.knowledge.facts import CATALOGUE, DOMAINS, FactSpec, Stage
+from alscare.schemas.assessment import Assessment
+from tests.builders import make_record, make_record_v2, rating, signs
 from tests.conftest import example
 
 AS_OF = dt.date(2025, 6, 1)
+LMN = signs(lmn=True)
+PURE_LMN_ARM = {"bulbar": {}, "cervical": LMN, "thoracic": {}, "lumbosacral": {}}
+ALS = {"symptom_onset": {"date": "2023-12-01"}, "diagnosis_date": "2024-06-01"}
 
 
-def _condition(data):
-    # Build a condition through a model that holds one, as the loader does.
-    rule = DifferentialRule.model_validate(
-        {"level": "consider", "when": data, "sources": [{"id": "x", "where": "y"}]}
+def _assess(kb: KnowledgeBase, record: PatientRecord) -> Assessment:
+    return assess(record, as_of=AS_OF, kb=kb)
+
+
+def _differential(kb: KnowledgeBase, record: PatientRecord, differential_id: str) -> Any:
+    return next(d for d in _assess(kb, record).differentials if d.id == differential_id)
+
+
+def _finding(finding_id: str, date: str) -> dict[str, Any]:
+    return {"id": finding_id, "present": True, "date": date}
+
+
+# --- the reasons of a rule that holds ---------------------------------------------------------
+
+
+def test_rules_any_names_every_part_that_holds(kb):
+    # Redesign: an `any` that holds lists every part that holds, not only the first.
+    record = make_record(
+        findings=[
+            _finding("ptosis", "2025-01-01"),
+            _finding("diplopia_ophthalmoplegia", "2025-01-02"),
+        ]
     )
-    return rule.when
+    assert _differential(kb, record, "myasthenia_gravis").because == (
+        "Ptosis recorded present on 2025-01-01",
+        "Diplopia or ophthalmoplegia recorded present on 2025-01-02",
+    )
 
 
-T = Fact(True, "t")
-F = Fact(False, "f")
-U = Fact(None, "u")
+def test_rules_any_names_no_part_that_fails(kb):
+    record = make_record(
+        findings=[
+            _finding("ptosis", "2025-01-01"),
+            {"id": "diplopia_ophthalmoplegia", "present": False, "date": "2025-01-02"},
+        ]
+    )
+    assert _differential(kb, record, "myasthenia_gravis").because == (
+        "Ptosis recorded present on 2025-01-01",
+    )
 
 
-@pytest.mark.parametrize(
-    ("test", "value", "expected"),
-    [
-        ({"is": True}, True, True),
-        ({"is": True}, False, False),
-        ({"is": True}, 1.0, False),  # a number never equals true
-        ({"is": "male"}, "male", True),
-        ({"is": "male"}, "female", False),
-        ({"in": ["a", "b"]}, "b", True),
-        ({"in": ["a", "b"]}, "c", False),
-        ({"in": ["a"]}, 1.0, False),
-        ({"above": 1000}, 1000.5, True),
-        ({"above": 1000}, 1000.0, False),
-        ({"at_least": 38}, 38.0, True),
-        ({"below": 1}, 0.0, True),
-        ({"below": 1}, 1.0, False),
-        ({"at_most": 2}, 2.0, True),
-        ({"at_most": 2}, 2.5, False),
-        ({"above": 0}, True, False),  # a bool is not a number
-        ({"above": 0}, "x", False),
-        ({"is": True}, None, None),
-        ({"above": 1}, None, None),
-    ],
-)
-def test_rules_fact_test_comparisons(test, value, expected):
-    condition = _condition({"fact": "finding.ptosis", **test})
-    verdict = evaluate(condition, lambda name: Fact(value, "the fact"))
-    assert verdict.holds is expected
-    assert verdict.because == ("the fact",)
+def test_rules_all_names_every_part_and_not_says_why_its_part_fails(kb):
+    # MMN suspected on anti-GM1: positive, and not (UMN signs in at least one region).
+    record = make_record(
+        exam=PURE_LMN_ARM,
+        tests=[{"id": "anti_gm1_antibodies", "date": "2025-01-10", "result": "positive"}],
+    )
+    assert _differential(kb, record, "multifocal_motor_neuropathy").because == (
+        "Anti-GM1 antibodies positive on 2025-01-10",
+        # the limit is stated as the bound that holds
+        "no UMN signs in the regions assessed (bulbar, cervical, thoracic, lumbosacral) "
+        "(below 1 region)",
+    )
 
 
-@pytest.mark.parametrize(
-    ("parts", "all_holds", "any_holds"),
-    [
-        ((T, T), True, True),
-        ((T, F), False, True),
-        ((F, F), False, False),
-        ((T, U), None, True),
-        ((F, U), False, None),
-        ((U, U), None, None),
-    ],
-)
-def test_rules_three_valued_all_and_any(parts, all_holds, any_holds):
-    facts = {
-        f"finding.{name}": fact for name, fact in zip(("ptosis", "ataxia"), parts, strict=True)
-    }
-    leaves = [{"fact": name, "is": True} for name in facts]
-    lookup = facts.__getitem__
-    assert evaluate(_condition({"all": leaves}), lookup).holds is all_holds
-    assert evaluate(_condition({"any": leaves}), lookup).holds is any_holds
+def test_rules_any_of_a_named_condition_names_every_part_that_holds(kb):
+    # person_with_als: diagnosed, or Gold Coast met, or El Escorial possible or better.
+    record = make_record(
+        **ALS,
+        jurisdiction="EU",
+        progressive=True,
+        exam={"bulbar": signs(umn=True, lmn=True)},
+    )
+    riluzole = next(r for r in _assess(kb, record).recommendations if r.id == "riluzole")
+    assert "ALS diagnosed on 2024-06-01" in riluzole.because
+    assert "revised El Escorial category possible" in riluzole.because
 
 
-def test_rules_because_lists_deciding_facts():
-    lookup = {"finding.ptosis": T, "finding.ataxia": F, "finding.gynecomastia": U}.__getitem__
-    leaves = [{"fact": n, "is": True} for n in ("finding.ptosis", "finding.ataxia")]
-    assert evaluate(_condition({"any": leaves}), lookup).because == ("t",)
-    assert evaluate(_condition({"all": leaves}), lookup).because == ("f",)
-    none = [{"fact": "finding.ataxia", "is": True}]
-    assert evaluate(_condition({"any": none}), lookup).because == ("f",)
-    unknown = [{"fact": "finding.gynecomastia", "is": True}, *leaves[:1]]
-    assert evaluate(_condition({"all": unknown}), lookup).because == ("u",)
+def test_rules_threshold_reason_states_relation_unit_and_source(kb):
+    record = make_record(**ALS, respiratory=[{"date": "2025-05-01", "fvc_percent_predicted": 45}])
+    niv = next(r for r in _assess(kb, record).recommendations if r.id == "niv")
+    assert "FVC 45 % predicted on 2025-05-01 (below 50 % predicted)" in niv.because
+    assert "khan2023_chest" in niv.sources
 
 
-@pytest.mark.parametrize(("fact", "expected"), [(T, False), (F, True), (U, None)])
-def test_rules_not_keeps_unknown(fact, expected):
-    condition = _condition({"not": {"fact": "finding.ptosis", "is": True}})
-    assert evaluate(condition, lambda name: fact).holds is expected
+def test_rules_failing_named_conditions_say_their_label_false(kb):
+    record = make_record(**ALS, respiratory=[{"date": "2025-05-01", "fvc_percent_predicted": 45}])
+    niv = next(a for a in _assess(kb, record).alerts if a.id == "niv_indicated")
+    assert niv.because[1:] == ("not yet on NIV", "no invasive ventilation", "NIV not declined")
 
 
-def test_rules_unique_keeps_first_order():
-    assert unique(["b", "a", "b", "c", "a"]) == ("b", "a", "c")
+def test_rules_an_unverified_part_that_holds_makes_the_conclusion_unverified(kb):
+    # Both NIV criteria hold and both are reasons; the hypercapnia cut-off is unverified.
+    breathing = {"date": "2025-05-01", "fvc_percent_predicted": 45, "paco2_mmhg": 50}
+    record = make_record(**ALS, respiratory=[breathing])
+    niv = next(r for r in _assess(kb, record).recommendations if r.id == "niv")
+    assert "PaCO2 50 mmHg on 2025-05-01 (at least 45 mmHg)" in niv.because
+    assert niv.verified is False
 
 
-# --- the closed-world reading (treatment) and named thresholds -----------------------------
+# --- every record fact resolves, with the kind of value it promises ------------------------------
+
+# A few genes for the free-text gene placeholders.
+GENES = ("C9orf72", "SOD1", "fus", "SMN1")
 
 
-def _closed(lookup, thresholds=None):
-    return Evaluator(lookup, CLOSED_WORLD, thresholds)
+def _placeholder_values(kb: KnowledgeBase, domain: str) -> tuple[str, ...]:
+    values = DOMAINS[domain]
+    if isinstance(values, tuple):
+        return values
+    if values == "kb:drugs":
+        return tuple(drug.id for drug in kb.treatment.drugs)
+    if values == "kb:steps":
+        return tuple(step.id for _, step in kb.treatment.steps())
+    return (*GENES, "any") if domain == "gene_or_any" else GENES
 
 
-@pytest.mark.parametrize(("fact", "expected"), [(T, False), (F, True), (U, True)])
-def test_rules_closed_world_unknown_fails_so_not_holds(fact, expected):
-    condition = _condition({"not": {"fact": "finding.ptosis", "is": True}})
-    assert _closed(lambda name: fact)(condition).holds is expected
-    leaf = _condition({"fact": "finding.ptosis", "is": True})
-    assert _closed(lambda name: U)(leaf).holds is False
+def _names(kb: KnowledgeBase, spec: FactSpec) -> Iterator[str]:
+    parts = [
+        _placeholder_values(kb, part.strip("{}")) if part.startswith("{") else (part,)
+        for part in spec.parts
+    ]
+    for chosen in itertools.product(*parts):
+        yield ".".join(chosen)
 
 
-def test_rules_closed_world_first_deciding_part_explains():
-    lookup = {"finding.ptosis": T, "finding.ataxia": Fact(True, "t2")}
-    evaluator = _closed(lookup.__getitem__)
-    both_true = [{"fact": n, "is": True} for n in ("finding.ptosis", "finding.ataxia")]
-    assert evaluator(_condition({"any": both_true})).because == ("t",)
-    both_false = [{"fact": n, "is": False} for n in ("finding.ptosis", "finding.ataxia")]
-    assert evaluator(_condition({"all": both_false})).because == ("t",)
-    # no part decides: every part says why
-    assert evaluator(_condition({"any": both_false})).because == ("t", "t2")
-    assert evaluator(_condition({"all": both_true})).because == ("t", "t2")
+def _full_v2() -> PatientRecord:
+    """A v2 record with an entry in every series."""
+    return make_record_v2(
+        sex="male",
+        age_years=60,
+        age_on="2025-01-01",
+        height_cm=175,
+        jurisdiction="US",
+        symptom_onset={"date": "2023-10-01", "site": "bulbar"},
+        diagnosis_date="2024-04-01",
+        progressive=True,
+        findings=[_finding("dysphagia", "2024-03-01"), _finding("sensory_loss", "2024-09-01")],
+        examinations=[
+            {"date": "2024-03-01", "regions": {"bulbar": {"wasting": True, "weakness": True}}},
+            {"date": "2024-09-01", "regions": {"cervical": {"hyperreflexia": True}}},
+        ],
+        emg_studies=[{"date": "2024-03-10", "regions": {}, "rns_decrement": False}],
+        tests=[{"id": "vitamin_b12", "date": "2024-03-10", "value": 300, "unit": "pg/mL"}],
+        genetics=[{"gene": "C9orf72", "result": "pathogenic", "date": "2024-05-01"}],
+        family_history={"als": False},
+        risk_factors=["cigarette_smoking"],
+        alsfrs_r=[rating("2024-12-01", gastrostomy=True, speech=1, walking=None)],
+        respiratory=[
+            {"date": "2024-12-01", "fvc_percent_predicted": 55, "paco2_kpa": 6.1,
+             "nocturnal_spo2_88_or_below_minutes": 12, "symptoms": ["orthopnea"]},
+        ],
+        weights=[{"date": "2024-12-01", "kg": 61}],
+        premorbid_weight_kg=70,
+        cognition=[{"date": "2024-06-01", "ecas_total": 101, "behaviour_change": True}],
+        medications=[
+            {"name": "riluzole", "since": "2024-04-10", "until": "2024-08-01",
+             "stop_reason": "adverse_effect"},
+            {"name": "Radicava", "since": "2024-09-01"},
+        ],
+        interventions=[
+            {"kind": "gastrostomy", "event": "started", "date": "2024-11-01"},
+            {"kind": "niv", "event": "offered", "date": "2024-12-01"},
+            {"kind": "niv", "event": "declined", "date": "2024-12-01"},
+        ],
+        labs=[{"id": "alt", "date": "2024-12-01", "value": 50, "unit": "U/L", "upper_limit": 40}],
+        care=[{"kind": "multidisciplinary_clinic", "date": "2024-04-01"}],
+    )  # fmt: skip
 
 
-THRESHOLD = Threshold(
-    id="fvc_low",
-    value=50,
-    unit="% predicted",
-    label="FVC low",
-    sources=(SourceRef(id="khan2023_chest", where="NIV"),),
-    verified=False,
-)
-
-
-@pytest.mark.parametrize(
-    ("value", "holds", "because"),
-    [
-        (45.0, True, "FVC (below 50 % predicted)"),
-        (55.0, False, "FVC (not below 50 % predicted)"),
-        (None, False, "FVC"),  # closed world: fails, and states no relation
-        ("x", False, "FVC"),  # not a number
-    ],
-)
-def test_rules_named_threshold_stated_with_unit_and_source(value, holds, because):
-    test = FactTest.model_validate({"fact": "fvc", "below": "fvc_low"})
-    lookup = {"fvc": Fact(value, "FVC", ("conv",))}.__getitem__
-    verdict = _closed(lookup, {"fvc_low": THRESHOLD}.__getitem__)(test)
-    assert (verdict.holds, verdict.because) == (holds, (because,))
-    assert (verdict.sources, verdict.verified) == (("conv", "khan2023_chest"), False)
-
-
-@pytest.mark.parametrize(
-    ("test", "value", "expected"),
-    [
-        ({"present": True}, 1.0, True),
-        ({"present": True}, None, False),
-        ({"present": False}, (), True),
-        ({"includes": ["a", "b"]}, ("c", "b"), True),
-        ({"includes": ["a"]}, ("c",), False),
-        ({"includes": ["a"]}, "a", False),
-        ({"includes": ["a"]}, None, None),
-    ],
-)
-def test_rules_presence_and_list_tests(test, value, expected):
-    condition = FactTest.model_validate({"fact": "x", **test})
-    assert evaluate(condition, lambda name: Fact(value, "the fact")).holds is expected
-
-
-# --- the record facts ---------------------------------------------------------------------
-
-EXAMPLE_NAMES = {
-    "finding": "finding.ptosis",
-    "exam": "exam.cervical.weakness",
-    "region": "region.bulbar.involved",
-    "regions": "regions.umn_count",
-    "emg": "emg.motor_conduction_block",
-    "test": "test.vitamin_b12.below_range",
-    "gene": "gene.SOD1",
-    "patient": "patient.months_since_onset",
-    "family_history": "family_history.ftd",
-    "risk_factor": "risk_factor.lead_exposure",
-    "criteria": "criteria.gold_coast.met",
+RECORDS = {
+    "empty": lambda: make_record(),
+    "P-0001 v1": lambda: example("P-0001-limb-onset"),
+    "P-0004 v1": lambda: example("P-0004-sod1-late"),
+    "full v2": _full_v2,
 }
+KINDS: dict[str, tuple[type, ...]] = {
+    "yes_no": (bool,),
+    "number": (int, float),
+    "text": (str,),
+    "list": (tuple,),
+}
+RECORD_SPECS = [spec for spec in CATALOGUE if spec.stage == Stage.RECORD]
 
 
-def _facts(kb, record=None, **options):
-    timeline = cut_off(record or example("P-0001-limb-onset"), AS_OF)
-    return RecordFacts(timeline, kb, regions=regions(timeline, kb), **options)
+@pytest.mark.parametrize("record", list(RECORDS), ids=list(RECORDS))
+@pytest.mark.parametrize("spec", RECORD_SPECS, ids=[spec.pattern for spec in RECORD_SPECS])
+def test_rules_every_record_fact_resolves_with_its_kind(kb, spec, record):
+    facts = patient_facts(RECORDS[record](), as_of=AS_OF, kb=kb)
+    for name in _names(kb, spec):
+        fact = facts(name)
+        assert fact.because.strip(), name
+        if fact.value is None:
+            assert spec.unknown, f"{name} is never unknown"
+            continue
+        assert isinstance(fact.value, KINDS[spec.kind]), name
+        assert not (spec.kind == "number" and isinstance(fact.value, bool)), name
+        texts = fact.value if isinstance(fact.value, tuple) else (fact.value,)
+        if spec.kind in ("text", "list") and spec.values is not None:
+            assert set(texts) <= set(spec.values), name
 
 
-def test_rules_every_fact_pattern_has_an_example_that_resolves(kb):
-    facts = _facts(kb)
-    for pattern in FACT_PATTERNS:
-        names = [n for n in EXAMPLE_NAMES.values() if re.fullmatch(pattern, n)]
-        assert names, pattern
-        for name in names:
-            assert fact_name_problem(name) is None
-            assert isinstance(facts(name), Fact)
+# --- the record facts, one by one ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        *(f"test.{i.value}.{what}" for i in InvestigationId for what in ("status", "value")),
-        *(f"exam.{r}.{s}" for r in ("bulbar", "any") for s in ("weakness", "slowed_movements")),
-        *(f"region.{r}.{w}" for r in ("cervical", "thoracic") for w in ("umn", "lmn")),
-        "regions.lmn_count",
-        "emg.done",
-        "emg.rns_decrement",
-        "patient.sex",
-        "patient.age_years",
-        "patient.onset_site",
-        "patient.progressive",
-        "patient.diagnosed",
-        "family_history.als",
-        "finding.fasciculations",
-    ],
-)
-def test_rules_names_resolve_on_an_empty_and_a_full_record(kb, name):
-    assert fact_name_problem(name) is None
-    for record in (make_record(), example("P-0001-limb-onset")):
-        fact = _facts(kb, record)(name)
-        assert fact.because
-
-
-def test_rules_unknown_fact_name_rejected_at_load():
-    assert fact_name_problem("finding.not_a_finding")
-    assert fact_name_problem("test.vitamin_b12.colour")
-    with pytest.raises(ValueError, match="unknown fact"):
-        DiagnosisFactTest.model_validate({"fact": "labs.alt", "is": True})
-
-
-def test_rules_extra_facts_override_and_unknown_heads_raise(kb):
-    facts = _facts(kb, extra={"fvc.percent": Fact(45.0, "FVC 45 % predicted")})
-    assert facts("fvc.percent").value == 45.0
-    with pytest.raises(KnowledgeError):
-        facts("nothing.here")
+def _facts(kb: KnowledgeBase, record: PatientRecord) -> Any:
+    return patient_facts(record, as_of=AS_OF, kb=kb)
 
 
 def test_rules_exam_facts(kb):
-    record = make_record(exam={"cervical": signs(lmn=True), "bulbar": None})
+    record = make_record(exam={"cervical": LMN, "bulbar": None}, diagnosis_date="2025-01-10")
     facts = _facts(kb, record)
-    assert facts("exam.cervical.weakness") == Fact(True, "weakness in the cervical region")
-    assert facts("exam.cervical.spasticity").value is False
+    weakness = facts("exam.cervical.weakness")
+    assert (weakness.value, weakness.because) == (
+        True,
+        # the v1 examination is undated: it takes the record's latest date, and says so
+        "weakness on examination of the cervical region on 2025-01-10 (date inferred)",
+    )
+    assert facts("exam.cervical.spasticity").value is False  # not recorded: not found
     assert facts("exam.bulbar.weakness").value is None
     assert facts("exam.any.wasting").value is True
     assert (
@@ -270,14 +246,18 @@ def test_rules_exam_facts(kb):
     assert _facts(kb, make_record())("exam.any.weakness").value is None
 
 
-def test_rules_region_facts(kb):
-    facts = _facts(kb, make_record(exam={"cervical": signs(umn=True), "thoracic": {}}))
-    assert facts("region.cervical.umn").because == "cervical: UMN signs present"
-    assert facts("region.thoracic.involved").because == "thoracic: no UMN or LMN signs"
-    assert facts("region.bulbar.lmn").value is None
-    assert facts("regions.umn_count").value == 1.0
-    assert facts("regions.lmn_count").value == 0.0
-    assert _facts(kb, make_record())("regions.umn_count").value is None
+def test_rules_exam_facts_read_each_region_s_latest_examination(kb):
+    record = make_record_v2(
+        examinations=[
+            {"date": "2024-01-10", "regions": {"cervical": {"wasting": True}, "bulbar": {}}},
+            {"date": "2024-07-10", "regions": {"cervical": {}}},
+        ]
+    )
+    facts = _facts(kb, record)
+    assert facts("exam.cervical.wasting").value is False
+    assert facts("exam.bulbar.wasting").because == (
+        "no wasting on examination of the bulbar region on 2024-01-10"
+    )
 
 
 def test_rules_patient_facts(kb):
@@ -302,15 +282,9 @@ def test_rules_patient_facts(kb):
     assert facts("risk_factor.lead_exposure").value is True
     assert facts("gene.sod1").because == "SOD1 pathogenic (p.Ala5Val)"
     assert facts("gene.FUS").value is None
-    assert _facts(kb, make_record(age_years=58))("patient.age_years").value == 58
-
-
-def test_rules_criteria_fact(kb):
-    assert _facts(kb)("criteria.gold_coast.met").value is None
-    assert _facts(kb, gold_coast_met=True)("criteria.gold_coast.met").value is True
-    assert _facts(kb, gold_coast_met=False)("criteria.gold_coast.met").because == (
-        "Gold Coast criteria not met"
-    )
+    assert facts("variant.SOD1").because == "SOD1 pathogenic variant p.Ala5Val"
+    aged = make_record(age_years=58, diagnosis_date="2025-06-01")
+    assert _facts(kb, aged)("patient.age_years").value == 58
 
 
 def test_rules_test_facts(kb):
@@ -345,9 +319,46 @@ def test_rules_test_facts(kb):
 
 
 def test_rules_status_of_investigations_recorded_elsewhere(kb):
-    emg_only = make_record(emg={"regions": {}}, genetics=[{"gene": "SOD1", "result": "not_tested"}])
+    emg_only = make_record(
+        emg={"date": "2025-01-10", "regions": {}},
+        genetics=[{"gene": "SOD1", "result": "not_tested"}],
+    )
     facts = _facts(kb, emg_only)
     assert facts("test.emg_ncs.status").value == "done"
     assert facts("test.repetitive_nerve_stimulation.status").value == "not_done"
     assert facts("test.genetic_testing.status").value == "not_done"
     assert facts("test.clinical_diagnosis.status").value == "not_done"
+
+
+def test_rules_pending_result_is_pending_not_done(kb):
+    record = make_record(tests=[{"id": "hiv_test", "date": "2025-02-01", "result": "pending"}])
+    assert _facts(kb, record)("test.hiv_test.status").value == "pending"
+
+
+def test_rules_finding_in_region_follows_a_later_absence_without_region(kb):
+    record = make_record_v2(
+        findings=[
+            {
+                "id": "muscle_atrophy",
+                "present": True,
+                "region": "lumbosacral",
+                "date": "2024-06-01",
+            },
+            {"id": "muscle_atrophy", "present": False, "date": "2024-09-01"},
+        ]
+    )
+    assert _facts(kb, record)("finding.muscle_atrophy.lumbosacral").value is False
+
+
+def test_rules_finding_same_day_regional_entry_is_kept_beside_one_without_region(kb):
+    # On one day the entry without a region is taken first, whatever the list order: the
+    # regional entry of that day still stands for its region.
+    entries = [
+        {"id": "muscle_atrophy", "present": True, "region": "lumbosacral", "date": "2024-06-01"},
+        {"id": "muscle_atrophy", "present": False, "date": "2024-06-01"},
+    ]
+    for findings in (entries, entries[::-1]):
+        facts = _facts(kb, make_record_v2(findings=findings))
+        assert facts("finding.muscle_atrophy.lumbosacral").value is True
+        assert facts("finding.muscle_atrophy.cervical").value is False
+        assert facts("finding.muscle_atrophy").value is True

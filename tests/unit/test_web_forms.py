@@ -1,4 +1,4 @@
-"""web/forms.py: posted form text to record v1 entries, problems back to form fields, and the
+"""web/forms.py: posted form text to record v2 entries, problems back to form fields, and the
 ALSFRS-R anchors the rating form shows."""
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from pydantic import ValidationError
 
 from alscare.errors import Problem, RecordError
 from alscare.knowledge import KnowledgeBase
+from alscare.schemas.patient import PATIENT_SCHEMA
+from alscare.schemas.records import parse_record
 from alscare.schemas.vocabulary import AlsfrsItem
+from alscare.services import ENTRY_MODELS
 from alscare.web.forms import (
     AlsfrsAnchors,
     EntryKind,
@@ -140,12 +143,27 @@ def test_number_fields_refuse_non_finite_numbers(value: str) -> None:
     }
 
 
-def test_exam_form_examined_regions_only_and_a_sign_implies_examined() -> None:
+def test_exam_form_dated_examined_regions_only_and_a_sign_implies_examined() -> None:
     entry = entry_from_form(
-        EntryKind.EXAM,
-        {"bulbar.examined": "on", "cervical.wasting": "on", "thoracic.weakness": ""},
+        EntryKind.EXAMINATION,
+        {
+            "date": "2025-02-03",
+            "regions.bulbar.examined": "on",
+            "regions.cervical.wasting": "on",
+            "regions.thoracic.weakness": "",
+        },
     )
-    assert entry == {"bulbar": {}, "cervical": {"wasting": True}}
+    assert entry == {
+        "date": dt.date(2025, 2, 3),
+        "regions": {"bulbar": {}, "cervical": {"wasting": True}},
+    }
+
+
+def test_exam_form_needs_a_date_and_a_region() -> None:
+    assert problems(EntryKind.EXAMINATION, {"regions.bulbar.weakness": ""}) == {
+        "date": "enter the date of the examination",
+        "regions": "tick each region you examined",
+    }
 
 
 def test_emg_form_yes_no_and_not_recorded() -> None:
@@ -185,14 +203,37 @@ def test_test_form_unit_problems_go_to_their_field(
     assert problems(EntryKind.TEST, form) == expected
 
 
-def test_entry_kinds_exam_and_emg_replace_the_others_add() -> None:
-    assert [kind for kind in EntryKind if not kind.is_series] == [EntryKind.EXAM, EntryKind.EMG]
+def test_entry_kinds_are_series_of_the_record_v2() -> None:
+    assert {kind.value for kind in EntryKind} <= set(ENTRY_MODELS)
+    assert {EntryKind.EXAMINATION.value, EntryKind.EMG.value} == {"examinations", "emg_studies"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "form"),
+    [
+        (EntryKind.ALSFRS_R, rating_form()),
+        (EntryKind.RESPIRATORY, {"date": "2025-03-01", "fvc_percent_predicted": "70"}),
+        (EntryKind.WEIGHT, {"date": "2025-03-01", "kg": "70"}),
+        (EntryKind.EXAMINATION, {"date": "2025-03-01", "regions.bulbar.examined": "on"}),
+        (EntryKind.EMG, {"date": "2025-03-01", "motor_conduction_block": "no"}),
+        (EntryKind.TEST, {"id": "thyroid_function", "result": "normal"}),
+    ],
+)
+def test_every_visit_form_gives_a_valid_entry_of_its_series(
+    kind: EntryKind, form: dict[str, str]
+) -> None:
+    entry = entry_from_form(kind, form)
+    record = parse_record({"schema": PATIENT_SCHEMA, "id": "F-1", kind.value: [entry]})
+    assert len(getattr(record, kind.value)) == 1
 
 
 # --- new patient and messages ----------------------------------------------------------------
 
 
-def test_new_patient_form_gives_a_valid_record() -> None:
+TODAY = dt.date(2025, 6, 2)
+
+
+def test_new_patient_form_gives_a_valid_record_v2() -> None:
     record = new_patient(
         {
             "id": "N-1",
@@ -203,18 +244,54 @@ def test_new_patient_form_gives_a_valid_record() -> None:
             "progressive": "yes",
             "premorbid_weight_kg": "80",
             "jurisdiction": "",
-        }
+            "identity.name": "  ",
+        },
+        today=TODAY,
     )
+    assert record.to_json_dict()["schema"] == "alscare.patient/v2"
     assert record.id == "N-1"
     assert record.symptom_onset is not None and record.symptom_onset.site == "bulbar"
     assert record.progressive is True
     assert record.jurisdiction is None
+    assert (record.identity, record.age_years, record.age_on) == (None, None, None)
+
+
+def test_new_patient_form_age_is_the_age_today_and_identity_is_kept() -> None:
+    record = new_patient(
+        {
+            "id": "N-3",
+            "age_years": "67",
+            "identity.name": "Ada Example",
+            "identity.identifiers.0.system": "MRN",
+            "identity.identifiers.0.value": "0012345",
+        },
+        today=TODAY,
+    )
+    assert (record.age_years, record.age_on) == (67, TODAY)
+    assert record.identity is not None and record.identity.name == "Ada Example"
+    assert [(i.system, i.value) for i in record.identity.identifiers] == [("MRN", "0012345")]
+
+
+@pytest.mark.parametrize(
+    ("given", "missing", "reason"),
+    [
+        ("system", "value", "enter the number"),
+        ("value", "system", "say which number it is (MRN, NHS, ...)"),
+    ],
+)
+def test_new_patient_form_identifier_needs_its_system_and_value(
+    given: str, missing: str, reason: str
+) -> None:
+    with pytest.raises(RecordError) as raised:
+        new_patient({"id": "N-4", f"identity.identifiers.0.{given}": "MRN"}, today=TODAY)
+    assert field_errors(raised.value) == {f"identity.identifiers.0.{missing}": reason}
 
 
 def test_new_patient_form_names_schema_problems_by_field() -> None:
     with pytest.raises(RecordError) as raised:
         new_patient(
-            {"id": "N-2", "diagnosis_date": "2020-01-01", "symptom_onset.date": "2021-01-01"}
+            {"id": "N-2", "diagnosis_date": "2020-01-01", "symptom_onset.date": "2021-01-01"},
+            today=TODAY,
         )
     assert field_errors(raised.value) == {"diagnosis_date": "diagnosis is before symptom onset"}
 

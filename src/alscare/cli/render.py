@@ -1,10 +1,17 @@
 """A whole assessment as text a clinician reads in a terminal (rich).
 
-Sections in reading order: alerts first, then scores, staging, diagnostic criteria, ENCALS
-prognosis, regions, differentials, the investigation plan, recommendations, diagnostic and risk
-factors, what is missing, what was ignored, and the sources cited with their full citations.
-Every conclusion shows its reasons (``because``) and source ids. Fields added to the assessment
-models later are still shown, under "other", so nothing the engine says is hidden.
+Sections in reading order: alerts first, then scores (each with its date, and flagged when stale
+or implausible), staging, diagnostic criteria, ENCALS prognosis (the event it predicts, whether
+it applies, survival from onset and from the assessment date), regions, the course (when each
+region first showed UMN and LMN signs), differentials, the investigation plan, recommendations,
+diagnostic and risk factors, what is missing, what was ignored, and the sources cited with their
+full citations. Every conclusion shows its reasons (``because``) and source ids, and every one
+resting on a rule that could not be checked against its source is marked *unverified*. Fields
+added to the assessment models later are still shown, as "+ name: value", so nothing the engine
+says is hidden.
+
+The assessment holds no identity (name, hospital numbers): the page names the patient by the
+record id only.
 
 Every string from a record or the knowledge base goes into ``Text`` objects, never into rich
 markup, so brackets in a record cannot restyle or hide output.
@@ -12,6 +19,7 @@ markup, so brackets in a record cannot restyle or hide output.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -25,9 +33,11 @@ from alscare.knowledge import KnowledgeBase
 from alscare.schemas.assessment import (
     Alert,
     Assessment,
+    Course,
     Criteria,
     DiagnosticFactorStatus,
     DifferentialResult,
+    EncalsConditional,
     EncalsPrognosis,
     InvestigationPlanItem,
     Recommendation,
@@ -41,6 +51,8 @@ from alscare.schemas.vocabulary import Region
 __all__ = ["render_assessment"]
 
 _INDENT = (0, 0, 0, 4)
+_UNVERIFIED = "unverified"
+_DEATH_STAGE = {"5": "5 (death)"}
 _SEVERITY_STYLE = {"high": "bold red", "medium": "bold yellow", "low": "bold"}
 _UNKNOWN = "not known"
 _NAME_WIDTH = 22
@@ -58,6 +70,15 @@ def _number(value: float | None, unit: str = "", digits: int = 2) -> str:
     if value is None:
         return _UNKNOWN
     return f"{value:.{digits}f}".rstrip("0").rstrip(".") + unit
+
+
+def _unverified(verified: bool) -> str:
+    """The mark after a conclusion whose rule could not be checked against its source."""
+    return "" if verified else f" ({_UNVERIFIED})"
+
+
+def _stage(stage: object | None) -> str:
+    return _UNKNOWN if stage is None else _DEATH_STAGE.get(str(stage), str(stage))
 
 
 def _heading(title: str) -> Text:
@@ -134,7 +155,8 @@ def _header(assessment: Assessment) -> RenderableType:
     )
     notice = Text(
         "Decision support for clinicians, not a diagnosis: check each conclusion against its "
-        "reasons and sources.",
+        f"reasons and sources. '{_UNVERIFIED}' marks a conclusion resting on a rule that could "
+        "not be checked against its source.",
         style="italic",
     )
     return Group(title, facts, notice)
@@ -146,14 +168,28 @@ def _alerts(alerts: Sequence[Alert]) -> Iterator[RenderableType]:
         yield _line("none")
     for alert in alerts:
         style = _SEVERITY_STYLE.get(str(alert.severity), "bold")
-        flag = "" if alert.verified else " (rule unverified)"
+        flag = _unverified(alert.verified)
         yield _item(f"! {alert.severity.upper()}: {_label(alert.id)}{flag}", style)
         yield from _evidence(alert.because, alert.sources)
         yield from _others(alert, {"id", "severity", "because", "sources", "verified"})
 
 
+_SCORE_NAMES = {
+    "alsfrs_r": "ALSFRS-R",
+    "progression_rate": "Progression rate (ΔFS)",
+    "alsfrs_r_slope": "ALSFRS-R slope",
+    "fvc_percent_predicted": "FVC",
+    "weight_loss_percent": "Weight loss",
+    "bmi": "BMI",
+}
+
+
+def _score_name(name: str) -> str:
+    return _SCORE_NAMES.get(name, _label(name))
+
+
 def _scores(scores: Scores) -> Iterator[RenderableType]:
-    yield _heading("Scores")
+    yield _heading(f"Scores{_unverified(scores.verified)}")
     alsfrs = scores.alsfrs_r
     rating = _UNKNOWN
     if alsfrs is not None:
@@ -165,46 +201,72 @@ def _scores(scores: Scores) -> Iterator[RenderableType]:
     rate = _number(scores.progression_rate, " points/month")
     if scores.progression_band is not None:
         rate += f" ({scores.progression_band})"
+    values = {
+        "alsfrs_r": rating,
+        "progression_rate": rate,
+        "alsfrs_r_slope": _number(scores.alsfrs_r_slope, " points/month"),
+        "fvc_percent_predicted": _number(scores.fvc_percent_predicted, " % predicted", 1),
+        "weight_loss_percent": _number(scores.weight_loss_percent, " % of premorbid weight", 1),
+        "bmi": _number(scores.bmi, " kg/m²", 1),
+    }
     yield _pairs(
-        [
-            ("ALSFRS-R", rating),
-            ("Progression rate (ΔFS)", rate),
-            ("ALSFRS-R slope", _number(scores.alsfrs_r_slope, " points/month")),
-            ("FVC", _number(scores.fvc_percent_predicted, " % predicted", 1)),
-            ("Weight loss", _number(scores.weight_loss_percent, " % of premorbid weight", 1)),
-            ("BMI", _number(scores.bmi, " kg/m²", 1)),
-        ]
+        (_score_name(name), _score_value(scores, name, text)) for name, text in values.items()
     )
+    yield from _score_flags(scores)
     yield from _evidence(scores.because, scores.sources, scores.missing)
-    shown = {"alsfrs_r", "progression_rate", "progression_band", "alsfrs_r_slope"}
-    shown |= {"fvc_percent_predicted", "weight_loss_percent", "bmi"}
-    yield from _others(scores, shown | {"because", "sources", "missing"})
+    shown = set(values) | {"progression_band", "because", "sources", "missing"}
+    yield from _others(scores, shown | {"dates", "stale", "implausible", "notes", "verified"})
+
+
+def _score_value(scores: Scores, name: str, text: str) -> str:
+    """A score's value with the date of its measurement and its flags, in short."""
+    if text == _UNKNOWN:
+        return text
+    date = scores.dates.get(name)
+    if date is not None and name != "alsfrs_r":  # the rating's text gives its date already
+        text += f" on {date}"
+    flags = [
+        flag
+        for flag, names in (("STALE", scores.stale), ("IMPLAUSIBLE", scores.implausible))
+        if name in names
+    ]
+    return text + "".join(f"; {flag}" for flag in flags)
+
+
+def _score_flags(scores: Scores) -> Iterator[RenderableType]:
+    """Why each flagged score is flagged, in the assessment's words."""
+    for name, note in scores.notes.items():
+        yield _bullet("!", f"{_score_name(name)}: {note}", "yellow")
 
 
 def _staging(staging: Staging) -> Iterator[RenderableType]:
     yield _heading("Staging")
     kings = staging.kings
     method = {"alsfrs_r": "from ALSFRS-R", "clinical": "from clinical milestones"}
-    stage = _UNKNOWN if kings.stage is None else str(kings.stage)
+    stage = _stage(kings.stage)
     if kings.method is not None:
         stage += f" ({method[kings.method]})"
-    yield _pairs([("King's stage", stage)])
+    yield _pairs([("King's stage", stage + _unverified(kings.verified))])
     regions = ", ".join(_label(r) for r in kings.regions_involved) or "none"
     details = [f"regions involved: {regions}"]
     details += [f"gastrostomy: {_yes_no(kings.gastrostomy)}", f"NIV: {_yes_no(kings.niv)}"]
     yield _line("; ".join(details))
     yield from _evidence(kings.because, kings.sources)
     shown = {"stage", "method", "gastrostomy", "niv", "regions_involved", "because", "sources"}
-    yield from _others(kings, shown)
+    yield from _others(kings, shown | {"verified"})
     clinical = staging.kings_clinical
-    yield _pairs([("King's clinical stage", _UNKNOWN if clinical is None else str(clinical.stage))])
+    clinical_stage = _UNKNOWN
+    if clinical is not None:
+        clinical_stage = _stage(clinical.stage) + _unverified(clinical.verified)
+    yield _pairs([("King's clinical stage", clinical_stage)])
     if clinical is not None:
         regions = ", ".join(_label(r) for r in clinical.regions_involved) or "none"
         yield _line(f"regions involved: {regions}")
         yield from _evidence(clinical.because, clinical.sources)
-        yield from _others(clinical, {"stage", "regions_involved", "because", "sources"})
+        shown = {"stage", "regions_involved", "because", "sources", "verified"}
+        yield from _others(clinical, shown)
     mitos = staging.mitos
-    yield _pairs([("MiToS stage", _UNKNOWN if mitos is None else str(mitos.stage))])
+    yield _pairs([("MiToS stage", _UNKNOWN if mitos is None else _stage(mitos.stage))])
     if mitos is not None:
         lost = ", ".join(_label(d) for d in mitos.domains_lost) or "none"
         yield _line(f"domains lost: {lost}")
@@ -218,22 +280,22 @@ def _criteria(criteria: Criteria) -> Iterator[RenderableType]:
     yield _heading("Diagnostic criteria")
     gold = criteria.gold_coast
     met = {True: "met", False: "not met", None: _UNKNOWN}[gold.met]
-    yield _pairs([("Gold Coast", met)])
+    yield _pairs([("Gold Coast", met + _unverified(gold.verified))])
     yield from _evidence(gold.because, gold.sources, gold.missing)
-    yield from _others(gold, {"met", "because", "sources", "missing"})
+    yield from _others(gold, {"met", "because", "sources", "missing", "verified"})
     escorial = criteria.el_escorial
-    rows = [("Revised El Escorial", _category(escorial.category))]
+    rows = [("Revised El Escorial", _category(escorial.category) + _unverified(escorial.verified))]
     if escorial.familial_laboratory_supported is not None:
         familial = _yes_no(escorial.familial_laboratory_supported)
         rows.append(("  familial, lab-supported", familial))
     yield _pairs(rows)
     yield from _evidence(escorial.because, escorial.sources, escorial.missing)
     shown = {"category", "familial_laboratory_supported", "because", "sources", "missing"}
-    yield from _others(escorial, shown)
+    yield from _others(escorial, shown | {"verified"})
     awaji = criteria.awaji
-    yield _pairs([("Awaji", _category(awaji.category))])
+    yield _pairs([("Awaji", _category(awaji.category) + _unverified(awaji.verified))])
     yield from _evidence(awaji.because, awaji.sources, awaji.missing)
-    yield from _others(awaji, {"category", "because", "sources", "missing"})
+    yield from _others(awaji, {"category", "because", "sources", "missing", "verified"})
     yield from _others(criteria, {"gold_coast", "el_escorial", "awaji"})
 
 
@@ -241,25 +303,26 @@ def _category(category: object | None) -> str:
     return _UNKNOWN if category is None else _label(category)
 
 
-def _prognosis(encals: EncalsPrognosis) -> Iterator[RenderableType]:
-    yield _heading("Prognosis (ENCALS model)")
-    yield _line(
-        "event: death, tracheostomy or NIV over 23 h/day; times are months from symptom onset",
-        "italic",
-    )
-    median = _number(encals.median_survival_months, " months from onset", 1)
-    survival = _UNKNOWN
-    if encals.survival is not None:
-        survival = ", ".join(
-            f"{months} mo {probability:.0%}" for months, probability in encals.survival.items()
-        )
+def _survival(survival: Mapping[str, float] | None) -> str:
+    if survival is None:
+        return _UNKNOWN
+    return ", ".join(f"{months} mo {probability:.0%}" for months, probability in survival.items())
+
+
+def _prognosis(encals: EncalsPrognosis, as_of: dt.date) -> Iterator[RenderableType]:
+    yield _heading(f"Prognosis (ENCALS model){_unverified(encals.verified)}")
+    event = encals.event or "not stated"
+    yield _line(f"event predicted: {event}; times are months from symptom onset", "italic")
+    applies = {True: "yes", False: "NO: see the reasons below", None: _UNKNOWN}[encals.applicable]
     yield _pairs(
         [
-            ("Median survival", median),
-            ("Survival free of event", survival),
+            ("Applicable", applies),
+            ("Median survival", _number(encals.median_survival_months, " months from onset", 1)),
+            ("Event-free survival", _survival(encals.survival)),
             ("Linear predictor", _number(encals.linear_predictor, digits=3)),
         ]
     )
+    yield from _conditional(encals.conditional, as_of)
     inputs = encals.inputs
     rows = []
     for name in type(inputs).model_fields:
@@ -269,11 +332,27 @@ def _prognosis(encals: EncalsPrognosis) -> Iterator[RenderableType]:
     yield _line("inputs at diagnosis:")
     yield Padding(_pairs(rows), _INDENT, expand=False)
     yield from _evidence(encals.because, encals.sources, encals.missing)
-    yield from _others(
-        encals,
-        {"linear_predictor", "median_survival_months", "survival", "inputs"}
-        | {"because", "sources", "missing"},
+    known = {"linear_predictor", "median_survival_months", "survival", "inputs", "event"}
+    known |= {"applicable", "conditional", "verified", "because", "sources", "missing"}
+    yield from _others(encals, known)
+
+
+def _conditional(conditional: EncalsConditional | None, as_of: dt.date) -> Iterator[RenderableType]:
+    """Survival from the assessment date, for a patient event-free on it."""
+    if conditional is None:
+        yield _line("from the assessment date: not computed (see the reasons below)")
+        return
+    months = _number(conditional.months_since_onset, digits=1)
+    yield _line(
+        f"from the assessment date, event-free {months} months after onset; times are months "
+        f"after {as_of}:"
     )
+    rows = [
+        ("Median survival", _number(conditional.median_survival_months, " more months", 1)),
+        ("Event-free survival", _survival(conditional.survival)),
+    ]
+    yield Padding(_pairs(rows), _INDENT, expand=False)
+    yield from _others(conditional, {"months_since_onset", "median_survival_months", "survival"})
 
 
 def _regions(regions: Mapping[Region, RegionStatus]) -> Iterator[RenderableType]:
@@ -284,7 +363,8 @@ def _regions(regions: Mapping[Region, RegionStatus]) -> Iterator[RenderableType]
         lmn = _yes_no(status.lmn)
         if status.lmn_source is not None:
             lmn += f" ({status.lmn_source})"
-        yield _pairs([(_label(region), f"UMN {_yes_no(status.umn)}; LMN {lmn}")])
+        summary = f"UMN {_yes_no(status.umn)}; LMN {lmn}{_unverified(status.verified)}"
+        yield _pairs([(_label(region), summary)])
         parts = (
             f"LMN clinical {_yes_no(status.lmn_clinical)}",
             f"by EMG {_yes_no(status.lmn_emg)}",
@@ -293,7 +373,22 @@ def _regions(regions: Mapping[Region, RegionStatus]) -> Iterator[RenderableType]
         yield _line("; ".join(parts))
         yield from _evidence(status.because, status.sources, status.missing)
         shown = {"umn", "lmn", "lmn_source", "lmn_clinical", "lmn_emg", "lmn_emg_el_escorial"}
-        yield from _others(status, shown | {"because", "sources", "missing"})
+        yield from _others(status, shown | {"because", "sources", "missing", "verified"})
+
+
+def _course(course: Course) -> Iterator[RenderableType]:
+    yield _heading("Course (first signs by region, from the dated examinations and EMG)")
+    if not course.regions:
+        yield _line("no dated examination or EMG")
+    rows = []
+    for region, first in course.regions.items():
+        umn = f"since {first.first_umn}" if first.first_umn else "not seen"
+        lmn = f"since {first.first_lmn}" if first.first_lmn else "not seen"
+        rows.append((_label(region), f"UMN {umn}; LMN {lmn}"))
+    if rows:
+        yield _pairs(rows)
+    yield from _evidence(sources=course.sources)
+    yield from _others(course, {"regions", "sources"})
 
 
 def _differentials(differentials: Sequence[DifferentialResult]) -> Iterator[RenderableType]:
@@ -306,9 +401,10 @@ def _differentials(differentials: Sequence[DifferentialResult]) -> Iterator[Rend
             line += " (ALS spectrum, not a mimic)"
         if item.tests:
             line += f"; tests: {', '.join(_label(t) for t in item.tests)}"
-        yield _item(line)
+        yield _item(line + _unverified(item.verified))
         yield from _evidence(item.because, item.sources)
-        yield from _others(item, {"id", "level", "spectrum", "tests", "because", "sources"})
+        shown = {"id", "level", "spectrum", "tests", "because", "sources", "verified"}
+        yield from _others(item, shown)
 
 
 def _investigations(plan: Sequence[InvestigationPlanItem]) -> Iterator[RenderableType]:
@@ -316,9 +412,9 @@ def _investigations(plan: Sequence[InvestigationPlanItem]) -> Iterator[Renderabl
     if not plan:
         yield _line("none")
     for item in plan:
-        yield _item(f"{_label(item.id)}: {_label(item.status)}")
+        yield _item(f"{_label(item.id)}: {_label(item.status)}{_unverified(item.verified)}")
         yield from _evidence([item.reason], item.sources)
-        yield from _others(item, {"id", "status", "reason", "sources"})
+        yield from _others(item, {"id", "status", "reason", "sources", "verified"})
 
 
 def _recommendations(recommendations: Sequence[Recommendation]) -> Iterator[RenderableType]:
@@ -326,7 +422,7 @@ def _recommendations(recommendations: Sequence[Recommendation]) -> Iterator[Rend
     if not recommendations:
         yield _line("none")
     for item in recommendations:
-        flag = "" if item.verified else "; rule unverified"
+        flag = "" if item.verified else f"; {_UNVERIFIED}"
         yield _item(
             f"{_label(item.action).upper()} {_label(item.id)} ({_label(item.group)}; "
             f"strength: {item.strength}{flag})",
@@ -373,12 +469,12 @@ def _listed(title: str, items: Sequence[str], empty: str) -> Iterator[Renderable
         yield _bullet("-", item)
 
 
-def _sources(assessment: Assessment, kb: KnowledgeBase | None) -> Iterator[RenderableType]:
+def _sources(assessment: Assessment, kb: KnowledgeBase) -> Iterator[RenderableType]:
     yield _heading("Sources")
     cited = assessment.cited_sources()
     if not cited:
         yield _line("none")
-    known = {source.id: source for source in kb.sources} if kb is not None else {}
+    known = {source.id: source for source in kb.sources}
     for source_id in cited:
         source = known.get(source_id)
         text = source_id
@@ -388,16 +484,17 @@ def _sources(assessment: Assessment, kb: KnowledgeBase | None) -> Iterator[Rende
         yield _bullet("-", text)
 
 
-def render_assessment(assessment: Assessment, kb: KnowledgeBase | None = None) -> Group:
-    """The whole assessment as one rich renderable; ``kb`` adds the full citations."""
+def render_assessment(assessment: Assessment, kb: KnowledgeBase) -> Group:
+    """The whole assessment as one rich renderable; ``kb`` gives the full citations."""
     parts: list[RenderableType] = [_header(assessment)]
     parts += _alerts(assessment.alerts)
     parts += _scores(assessment.scores)
     parts += _staging(assessment.staging)
     parts += _criteria(assessment.criteria)
-    parts += _prognosis(assessment.prognosis.encals)
+    parts += _prognosis(assessment.prognosis.encals, assessment.as_of)
     parts += _others(assessment.prognosis, {"encals"})
     parts += _regions(assessment.regions)
+    parts += _course(assessment.course)
     parts += _differentials(assessment.differentials)
     parts += _investigations(assessment.investigations)
     parts += _recommendations(assessment.recommendations)
@@ -406,7 +503,7 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase | None = None) -
     parts += _listed("Ignored (dated after as of)", assessment.ignored, "nothing")
     parts += _sources(assessment, kb)
     shown = {"schema_", "patient_id", "as_of", "knowledge_version", "scores", "staging"}
-    shown |= {"criteria", "prognosis", "regions", "diagnostic_factors", "risk_factors"}
+    shown |= {"criteria", "prognosis", "regions", "course", "diagnostic_factors", "risk_factors"}
     shown |= {"differentials", "investigations", "recommendations", "alerts", "missing"}
     parts += _others(assessment, shown | {"ignored"})
     return Group(*parts)

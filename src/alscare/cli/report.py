@@ -1,7 +1,9 @@
 """``alscare report RECORD.json --as-of DATE -o FILE``: the clinic letter as HTML or PDF.
 
-The output format follows the suffix of ``-o`` (``.html``/``.htm`` or ``.pdf``). A record that
-does not validate gives one line per problem on stderr and exit code 2; nothing is written.
+The output format follows the suffix of ``-o`` (``.html``/``.htm`` or ``.pdf``). The record
+(v1 or v2; ``-`` reads standard input) is read as every command reads one (``cli/inputs.py``):
+one that does not validate gives one line per problem on stderr and exit code 2, and nothing is
+written.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import typer
 
 from alscare.cli.app import app
 from alscare.cli.dates import parse_as_of
+from alscare.cli.inputs import Fault, read_bytes, read_record
 from alscare.engine import assess
-from alscare.errors import ConfigError, KnowledgeError, RecordError
+from alscare.errors import ConfigError, KnowledgeError
 from alscare.knowledge.loader import default_knowledge
-from alscare.schemas.patient import parse_record_json
 
 __all__ = ["report"]
 
@@ -35,7 +37,10 @@ def _fail(lines: list[str], code: int) -> NoReturn:
 @app.command()
 def report(
     record_file: Annotated[
-        Path, typer.Argument(metavar="RECORD.json", help="A patient record v1 (JSON).")
+        str,
+        typer.Argument(
+            metavar="RECORD.json", help="A patient record (JSON, v1 or v2); - is stdin."
+        ),
     ],
     as_of: Annotated[
         str,
@@ -51,14 +56,13 @@ def report(
     suffix = output.suffix.lower()
     if suffix not in (*_HTML_SUFFIXES, _PDF_SUFFIX):
         _fail([f"{output}: the output must end in .html or .pdf"], _USAGE_ERROR)
-    try:
-        text = record_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail([f"{record_file}: cannot read the record ({error})"], _USAGE_ERROR)
-    try:
-        record = parse_record_json(text)
-    except RecordError as error:
-        _fail([f"{record_file}: {problem}" for problem in error.problems], _USAGE_ERROR)
+    data = read_bytes(record_file)
+    if isinstance(data, Fault):
+        _fail([str(data)], _USAGE_ERROR)
+    read = read_record(data, record_file)
+    record = read.record
+    if record is None:
+        _fail([str(fault) for fault in read.faults], _USAGE_ERROR)
     try:
         kb = default_knowledge()
     except KnowledgeError as error:

@@ -1,7 +1,8 @@
 """``alscare serve``, ``alscare user add`` and ``alscare db upgrade|import|export``.
 
 Settings come from ``ALSCARE_*`` variables (``alscare.settings``); every command that touches the
-database first brings its schema up to date, so a new database needs no extra step.
+database first brings its schema up to date, so a new database needs no extra step. Records are
+read as v1 or v2 and stored and exported as v2.
 
 Exit codes, as the other commands: 0 done; 2 invalid input or settings (a bad record, a taken id,
 an unknown patient, a missing secret key), reported one line per problem on stderr, nothing
@@ -26,7 +27,8 @@ import typer
 from alscare import __version__
 from alscare.cli.app import app
 from alscare.errors import AlscareError, Problem, RecordError
-from alscare.schemas.patient import PatientRecord, parse_record
+from alscare.schemas.patient import PatientRecord
+from alscare.schemas.records import load_json, parse_record
 
 if TYPE_CHECKING:  # the web extra; imported when a command runs, so `alscare assess` needs none
     from alscare.settings import Settings
@@ -209,12 +211,15 @@ def db_upgrade() -> None:
 
 @db_app.command("import")
 def db_import(
-    files: Annotated[list[Path], typer.Argument(help="record v1 JSON files (object or list)")],
+    files: Annotated[
+        list[Path], typer.Argument(help="record JSON files, v1 or v2 (object, list or .jsonl)")
+    ],
     replace: Annotated[
         bool, typer.Option("--replace", help="replace stored patients with the same id")
     ] = False,
 ) -> None:
-    """Import patient records: all of them in one transaction, or none when any is invalid."""
+    """Import patient records (v1 is stored as v2): all in one transaction, or none when any
+    is invalid. A replaced patient gets the imported record as its next revision."""
     records = _read_records(files)
     with _reported_errors():
         from alscare import services
@@ -243,7 +248,7 @@ def _read_records(files: list[Path]) -> list[PatientRecord]:
 
 
 def _records_in(path: Path) -> list[PatientRecord]:
-    """The records of one file: a record v1 object, a list of them, or JSON Lines (.jsonl)."""
+    """The records of one file: a record object, a list of them, or JSON Lines (.jsonl)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -255,7 +260,7 @@ def _records_in(path: Path) -> list[PatientRecord]:
             if line.strip()
         ]
         return [_record(label, line) for label, line in documents]
-    data = _json(text, "")
+    data = load_json(text)
     items = data if isinstance(data, list) else [data]
     return [
         _parsed(item, f"/{index}" if isinstance(data, list) else "")
@@ -263,18 +268,9 @@ def _records_in(path: Path) -> list[PatientRecord]:
     ]
 
 
-def _json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordError(
-            [Problem(where, f"malformed JSON: {error.msg} at line {error.lineno}")]
-        ) from None
-
-
 def _record(label: str, line: str) -> PatientRecord:
     try:
-        return _parsed(_json(line, ""), "")
+        return _parsed(load_json(line), "")
     except RecordError as error:
         raise RecordError(
             Problem(f"{label}: {p.pointer}", p.reason) for p in error.problems
@@ -295,7 +291,7 @@ def db_export(
         str, typer.Option("-o", "--output", help="file to write, - for standard output")
     ] = "-",
 ) -> None:
-    """Export record v1 JSON: one patient as an object, or every patient as a list."""
+    """Export record v2 JSON: one patient as an object, or every patient as a list."""
     with _reported_errors():
         from alscare import services
 

@@ -13,7 +13,8 @@ from importlib import resources
 from typing import Final
 
 from alscare.errors import NotFoundError
-from alscare.schemas.patient import PatientRecord, parse_record_json
+from alscare.schemas.patient import PatientRecord
+from alscare.schemas.records import parse_record_json
 from alscare.services import add_user, import_records, set_password
 from alscare.storage import repository
 from alscare.storage.database import Database

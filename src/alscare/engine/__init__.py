@@ -1,71 +1,92 @@
 """The pure core: ``assess(record, *, as_of, kb) -> Assessment``.
 
 No I/O, no clock, no globals: the same record, date and knowledge version give the same
-assessment, byte for byte. Each step is a function of the record cut at ``as_of`` (the
-Timeline) and of what earlier steps concluded; data flow one way.
+assessment, byte for byte. The record is cut at ``as_of`` into one patient state
+(``engine/state.py``); every step reads the same facts of it by the same names
+(``engine/facts.py``), unrounded, and adds what it concludes for the steps after it. Data flow
+one way: regions, differentials, criteria, scores, then staging, prognosis, factors, the
+investigation plan, the recommendations and the alerts. Numbers are rounded only when the wire
+``Assessment`` is built, at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from alscare.engine.alerts import alerts
 from alscare.engine.criteria import criteria
+from alscare.engine.derived_facts import DERIVED_FACTS
 from alscare.engine.differentials import differentials
 from alscare.engine.factors import diagnostic_factors, risk_factors
+from alscare.engine.facts import Facts
 from alscare.engine.investigations import investigation_plan
-from alscare.engine.prognosis import prognosis
-from alscare.engine.recommendations import recommendations
-from alscare.engine.regions import regions
-from alscare.engine.scores import scores
+from alscare.engine.prognosis import encals
+from alscare.engine.recommendations import alerts, recommendations
+from alscare.engine.record_facts import RECORD_FACTS
+from alscare.engine.regions import course, regions
+from alscare.engine.scores import derived_scores
 from alscare.engine.staging import staging
-from alscare.engine.timeline import cut_off
+from alscare.engine.state import patient_state
 from alscare.knowledge import KnowledgeBase
 from alscare.schemas.assessment import Assessment
 from alscare.schemas.patient import PatientRecord
 
-__all__ = ["assess"]
+__all__ = ["FACT_FUNCTIONS", "assess", "patient_facts"]
+
+#: The function of every fact of the catalogue (a test checks none is missing).
+FACT_FUNCTIONS = RECORD_FACTS.merged(DERIVED_FACTS)
+
+
+def patient_facts(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Facts:
+    """The facts of a record on ``as_of``, before any stage has run (for tests and tools)."""
+    return Facts(patient_state(record, as_of), kb, FACT_FUNCTIONS)
 
 
 def assess(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Assessment:
     """Assess one patient record on one date against one knowledge base."""
-    timeline = cut_off(record, as_of)
-    involvement = regions(timeline, kb)
-    differential = differentials(timeline, involvement, kb)
-    met = criteria(timeline, involvement, differential, kb)
-    findings = Assessment(
-        patient_id=record.id,
-        as_of=as_of,
-        knowledge_version=kb.version,
-        scores=scores(timeline, kb),
-        staging=staging(timeline, kb),
-        criteria=met,
-        prognosis=prognosis(timeline, met, kb),
-        regions=involvement,
-        diagnostic_factors=diagnostic_factors(timeline, kb),
-        risk_factors=risk_factors(timeline, kb),
-        differentials=differential,
-        investigations=investigation_plan(timeline, involvement, differential, met, kb),
-        ignored=timeline.ignored,
-    )
-    advice = recommendations(timeline, findings, kb)
-    with_advice = findings.model_copy(update={"recommendations": advice})
-    return with_advice.model_copy(
-        update={
-            "alerts": alerts(timeline, with_advice, kb),
-            "missing": _missing(with_advice),
-        }
-    )
+    facts = patient_facts(record, as_of=as_of, kb=kb)
+    stages = facts.stages
+    stages["regions"] = involvement = regions(facts)
+    stages["differentials"] = differential = differentials(facts)
+    stages["criteria"] = met = criteria(facts, involvement, differential)
+    stages["scores"] = derived = derived_scores(facts)
+    scores = derived.wire()
+    staged = staging(facts)
+    prognosis = {"encals": encals(facts, met["el_escorial"].get("category"))}
+    data: dict[str, Any] = {
+        "schema": "alscare.assessment/v1",
+        "patient_id": record.id,
+        "as_of": as_of,
+        "knowledge_version": kb.version,
+        "scores": scores,
+        "staging": staged,
+        "criteria": met,
+        "prognosis": prognosis,
+        "regions": involvement,
+        "course": course(facts),
+        "diagnostic_factors": diagnostic_factors(facts),
+        "risk_factors": risk_factors(facts),
+        "differentials": differential,
+        "investigations": investigation_plan(facts, differential),
+        "recommendations": recommendations(facts),
+        "alerts": alerts(facts),
+        "ignored": facts.state.ignored,
+    }
+    data["missing"] = _missing(scores, staged, met, prognosis["encals"])
+    return Assessment.model_validate(data)
 
 
-def _missing(assessment: Assessment) -> tuple[str, ...]:
+def _missing(
+    scores: dict[str, Any],
+    staged: dict[str, Any],
+    met: dict[str, dict[str, Any]],
+    prognosis: dict[str, Any],
+) -> tuple[str, ...]:
     """Everything any step said it lacked, once each, in a stable order."""
     parts = (
-        assessment.scores.missing,
-        assessment.staging.missing,
-        assessment.criteria.gold_coast.missing,
-        assessment.criteria.el_escorial.missing,
-        assessment.criteria.awaji.missing,
-        assessment.prognosis.encals.missing,
+        scores["missing"],
+        staged["missing"],
+        *(result.get("missing", ()) for result in met.values()),
+        prognosis.get("missing", ()),
     )
     return tuple(sorted({item for part in parts for item in part}))

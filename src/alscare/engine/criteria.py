@@ -2,8 +2,9 @@
 
 Gold Coast is met when (1) motor impairment is progressive, (2) one region shows UMN and LMN
 signs together or LMN signs are in at least two regions, and (3) other diseases are excluded:
-no non-spectrum differential is suspected and the minimum work-up (investigations whose
-``workup`` counts for exclusion: EMG/NCS, B12, CK, thyroid, calcium) is done. It is false when
+no mimic is suspected (the knowledge base's one definition) and the minimum work-up
+(investigations whose ``workup`` counts for exclusion: EMG/NCS, B12, CK, thyroid, calcium) is
+done. It is false when
 a condition fails, null when none fails but one cannot be decided yet (``missing`` says what is
 needed).
 
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from alscare.engine.conditions import evaluate, unique
-from alscare.engine.rules import RecordFacts
-from alscare.engine.timeline import Timeline
+from alscare.engine.differentials import suspected_mimics
+from alscare.engine.facts import Facts
+from alscare.engine.logic import holds
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.base import Cited
 from alscare.knowledge.diagnosis import (
@@ -32,24 +34,17 @@ from alscare.knowledge.diagnosis import (
     PossibleRule,
     ProbableRule,
 )
-from alscare.schemas.assessment import (
-    AwajiResult,
-    Criteria,
-    DifferentialResult,
-    ElEscorialResult,
-    GoldCoastResult,
-    RegionStatus,
-)
-from alscare.schemas.vocabulary import (
-    AwajiCategory,
-    DifferentialLevel,
-    ElEscorialCategory,
-    Region,
-)
+from alscare.schemas.vocabulary import AwajiCategory, ElEscorialCategory, Region
 
 __all__ = ["criteria"]
 
-Regions = Mapping[Region, RegionStatus]
+Regions = Mapping[Region, Mapping[str, Any]]
+Result = dict[str, Any]
+
+
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    """The items once each, in first-seen order."""
+    return tuple(dict.fromkeys(items))
 
 
 @dataclass(frozen=True)
@@ -70,28 +65,22 @@ class _Grade:
 
 
 def criteria(
-    timeline: Timeline,
-    regions: Regions,
-    differentials: tuple[DifferentialResult, ...],
-    kb: KnowledgeBase,
-) -> Criteria:
-    """Each criterion with its category, reasons, sources and what is missing."""
-    # Every region in rostral-to-caudal order, so lists and "rostral" follow the knowledge base.
-    order = kb.diagnosis.region_rules.order.rostral_to_caudal
-    regions = {region: regions.get(region, RegionStatus()) for region in order}
-    facts = RecordFacts(timeline, kb, regions=regions)
+    facts: Facts, regions: Regions, differentials: Iterable[Mapping[str, Any]]
+) -> dict[str, Result]:
+    """Each criterion with its category, reasons, sources and what is missing (wire data)."""
+    kb = facts.kb
     exclusion = _exclusion(facts, differentials, kb)
-    return Criteria(
-        gold_coast=_gold_coast(facts, regions, exclusion, kb.diagnosis.criteria.gold_coast),
-        el_escorial=_el_escorial(facts, regions, exclusion, kb),
-        awaji=_awaji(facts, regions, kb),
-    )
+    return {
+        "gold_coast": _gold_coast(facts, regions, exclusion, kb.diagnosis.criteria.gold_coast),
+        "el_escorial": _el_escorial(facts, regions, exclusion, kb),
+        "awaji": _awaji(facts, regions, kb),
+    }
 
 
 # --- shared parts ----------------------------------------------------------------------------
 
 
-def _progression(facts: RecordFacts, cited: Cited) -> _Part:
+def _progression(facts: Facts, cited: Cited) -> _Part:
     fact = facts("patient.progressive")
     missing = () if fact.value is not None else ("whether motor impairment is progressive",)
     holds = fact.value if isinstance(fact.value, bool) else None
@@ -99,27 +88,25 @@ def _progression(facts: RecordFacts, cited: Cited) -> _Part:
 
 
 def _exclusion(
-    facts: RecordFacts, differentials: tuple[DifferentialResult, ...], kb: KnowledgeBase
+    facts: Facts, differentials: Iterable[Mapping[str, Any]], kb: KnowledgeBase
 ) -> _Part:
     """Other diseases excluded: no suspected mimic, and the minimum work-up done."""
     cited = kb.diagnosis.criteria.gold_coast.exclusion
     because: list[str] = []
     missing: list[str] = []
-    sources = list(cited.source_ids)
-    suspected = [
-        d for d in differentials if d.level == DifferentialLevel.SUSPECTED and not d.spectrum
-    ]
+    sources = [*cited.source_ids, *kb.rules.mimic.source_ids]
+    suspected = suspected_mimics(differentials, kb)
     for found in suspected:
-        label = kb.diagnosis.differential(found.id).label
-        because.append(f"suspected mimic: {label} ({'; '.join(found.because)})")
+        label = kb.diagnosis.differential(found["id"]).label
+        because.append(f"suspected mimic: {label} ({'; '.join(found['because'])})")
         open_tests = [
-            facts.investigation(test).label
-            for test in found.tests
-            if facts.test_status(test).value != "done"
+            kb.diagnosis.investigation(test).label
+            for test in found["tests"]
+            if facts.values[f"test.{test}.status"] != "done"
         ]
         if open_tests:
             missing.append(f"tests that settle suspected {label}: {', '.join(open_tests)}")
-        sources += found.sources
+        sources += found["sources"]
     if not suspected:
         because.append("no mimic suspected")
     done: list[str] = []
@@ -127,17 +114,17 @@ def _exclusion(
         workup = investigation.workup
         if workup is None or not workup.counts_for_exclusion:
             continue
-        if workup.unless is not None and evaluate(workup.unless, facts).holds is True:
+        if workup.unless is not None and holds(workup.unless, facts) is True:
             continue
         sources += workup.source_ids
-        if facts.test_status(investigation.id).value == "done":
+        if facts.values[f"test.{investigation.id}.status"] == "done":
             done.append(investigation.label)
         else:
             missing.append(f"{investigation.label} (minimum work-up to exclude other diseases)")
     if done:
         because.append(f"minimum work-up done: {', '.join(done)}")
-    holds = False if suspected else (None if missing else True)
-    return _Part(holds, tuple(because), tuple(missing), unique(sources))
+    excluded = False if suspected else (None if missing else True)
+    return _Part(excluded, tuple(because), tuple(missing), unique(sources))
 
 
 def _names(regions: Iterable[Region]) -> str:
@@ -150,15 +137,13 @@ def _ordered(regions: Regions, wanted: set[Region]) -> list[Region]:
 
 
 def _region_missing(regions: Regions) -> tuple[str, ...]:
-    return unique(item for status in regions.values() for item in status.missing)
+    return unique(item for status in regions.values() for item in status["missing"])
 
 
 # --- Gold Coast ------------------------------------------------------------------------------
 
 
-def _gold_coast(
-    facts: RecordFacts, regions: Regions, exclusion: _Part, rules: GoldCoastRules
-) -> GoldCoastResult:
+def _gold_coast(facts: Facts, regions: Regions, exclusion: _Part, rules: GoldCoastRules) -> Result:
     parts = {
         "progression": _progression(facts, rules.progression),
         "regions": _gold_coast_regions(regions, rules),
@@ -169,9 +154,14 @@ def _gold_coast(
     because = [f"{name}: {reason}" for name, part in parts.items() for reason in part.because]
     missing = [] if met else [item for part in parts.values() for item in part.missing]
     sources = [*rules.source_ids, *(s for part in parts.values() for s in part.sources)]
-    return GoldCoastResult(
-        met=met, because=tuple(because), missing=unique(missing), sources=unique(sources)
-    )
+    verified = rules.verified and rules.exclusion.verified and rules.progression.verified
+    return {
+        "met": met,
+        "because": tuple(because),
+        "missing": unique(missing),
+        "sources": unique(sources),
+        "verified": verified,
+    }
 
 
 def _gold_coast_regions(regions: Regions, rules: GoldCoastRules) -> _Part:
@@ -179,16 +169,16 @@ def _gold_coast_regions(regions: Regions, rules: GoldCoastRules) -> _Part:
 
     UMN signs in one region with LMN signs in another single region meet neither limb.
     """
-    assessed = [r for r, s in regions.items() if s.umn is not None or s.lmn is not None]
+    assessed = [r for r, s in regions.items() if s["umn"] is not None or s["lmn"] is not None]
     if not assessed:
         return _Part(
             None,
             ("no region examined or studied by EMG",),
             ("examination of each region for UMN and LMN signs",),
         )
-    both = [r for r, s in regions.items() if s.umn and s.lmn]
-    lmn = [r for r, s in regions.items() if s.lmn]
-    umn = [r for r, s in regions.items() if s.umn]
+    both = [r for r, s in regions.items() if s["umn"] and s["lmn"]]
+    lmn = [r for r, s in regions.items() if s["lmn"]]
+    umn = [r for r, s in regions.items() if s["umn"]]
     if both:
         return _Part(True, (f"UMN and LMN signs in the same region ({_names(both)})",))
     if len(lmn) >= rules.lmn_regions_min:
@@ -262,7 +252,7 @@ def _rostral(regions: Regions, upper: set[Region], lower: set[Region]) -> bool:
 
 
 def _examined(regions: Regions) -> bool:
-    return any(status.umn is not None for status in regions.values())
+    return any(status["umn"] is not None for status in regions.values())
 
 
 def _not_examined() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -272,17 +262,15 @@ def _not_examined() -> tuple[tuple[str, ...], tuple[str, ...]]:
     )
 
 
-def _el_escorial(
-    facts: RecordFacts, regions: Regions, exclusion: _Part, kb: KnowledgeBase
-) -> ElEscorialResult:
+def _el_escorial(facts: Facts, regions: Regions, exclusion: _Part, kb: KnowledgeBase) -> Result:
     rules = kb.diagnosis.criteria.el_escorial
     sources = [*rules.source_ids, *kb.diagnosis.region_rules.emg_el_escorial.source_ids]
     if not _examined(regions):
         reasons, needed = _not_examined()
-        return ElEscorialResult(because=reasons, missing=needed, sources=unique(sources))
-    umn = {r for r, s in regions.items() if s.umn}
-    lmn = {r for r, s in regions.items() if s.lmn_clinical}
-    emg = {r for r, s in regions.items() if s.lmn_emg_el_escorial}
+        return {"because": reasons, "missing": needed, "sources": unique(sources)}
+    umn = {r for r, s in regions.items() if s["umn"]}
+    lmn = {r for r, s in regions.items() if s["lmn_clinical"]}
+    emg = {r for r, s in regions.items() if s["lmn_emg_el_escorial"]}
     progression = _progression(facts, rules.progression)
     because = [
         f"UMN signs: {_names(_ordered(regions, umn))}",
@@ -303,7 +291,7 @@ def _el_escorial(
         lab = rules.probable_laboratory_supported
         if grade.category in ("possible", "not_met") and umn and len(emg) >= lab.emg_regions_min:
             sources += lab.source_ids
-            imaging = facts.test_status(lab.imaging)
+            imaging = facts(f"test.{lab.imaging}.status")
             if exclusion.holds and imaging.value == "done":
                 category = ElEscorialCategory.PROBABLE_LABORATORY_SUPPORTED
                 because.append(
@@ -318,32 +306,40 @@ def _el_escorial(
                 because.extend(f"exclusion: {reason}" for reason in exclusion.because)
                 missing.extend(exclusion.missing)
                 if imaging.value != "done":
-                    missing.append(f"{facts.investigation(lab.imaging).label} (neuroimaging)")
+                    label = kb.diagnosis.investigation(lab.imaging).label
+                    missing.append(f"{label} (neuroimaging)")
     if category != ElEscorialCategory.DEFINITE:
         missing.extend(_region_missing(regions))
     familial, familial_because = _familial(facts, _ordered(regions, umn & lmn), rules)
     because.extend(familial_because)
     if familial:
         sources += rules.familial_laboratory_supported.source_ids
-    return ElEscorialResult(
-        category=category,
-        familial_laboratory_supported=familial,
-        because=tuple(because),
-        missing=unique(missing),
-        sources=unique(sources),
-    )
+    return {
+        "category": category,
+        "familial_laboratory_supported": familial,
+        "because": tuple(because),
+        "missing": unique(missing),
+        "sources": unique(sources),
+        "verified": rules.verified and not _unverified_parts(rules),
+    }
+
+
+def _unverified_parts(rules: ElEscorialRules | AwajiRules) -> bool:
+    parts: list[Cited] = [rules.progression, rules.definite, rules.probable, rules.possible]
+    return not all(part.verified for part in parts)
 
 
 def _familial(
-    facts: RecordFacts, both: list[Region], rules: ElEscorialRules
+    facts: Facts, both: list[Region], rules: ElEscorialRules
 ) -> tuple[bool | None, tuple[str, ...]]:
-    """Clinically definite familial ALS - laboratory-supported."""
+    """Clinically definite familial ALS - laboratory-supported: a causal variant (the one
+    definition) in a panel gene."""
     rule = rules.familial_laboratory_supported
     if not both:
         return False, ()
-    results = [facts.gene(gene) for gene in rule.genes]
+    results = [facts(f"variant.{gene}") for gene in rule.genes]
     recorded = [fact for fact in results if fact.value is not None]
-    pathogenic = [fact for fact in recorded if fact.value in rule.results]
+    pathogenic = [fact for fact in recorded if fact.value is True]
     if pathogenic:
         variants = "; ".join(fact.because for fact in pathogenic)
         return True, (
@@ -353,14 +349,14 @@ def _familial(
     return (False if recorded else None), ()
 
 
-def _awaji(facts: RecordFacts, regions: Regions, kb: KnowledgeBase) -> AwajiResult:
+def _awaji(facts: Facts, regions: Regions, kb: KnowledgeBase) -> Result:
     rules = kb.diagnosis.criteria.awaji
     sources = [*rules.source_ids, *kb.diagnosis.region_rules.emg_gold_coast_awaji.source_ids]
     if not _examined(regions):
         reasons, needed = _not_examined()
-        return AwajiResult(because=reasons, missing=needed, sources=unique(sources))
-    umn = {r for r, s in regions.items() if s.umn}
-    lmn = {r for r, s in regions.items() if s.lmn}
+        return {"because": reasons, "missing": needed, "sources": unique(sources)}
+    umn = {r for r, s in regions.items() if s["umn"]}
+    lmn = {r for r, s in regions.items() if s["lmn"]}
     progression = _progression(facts, rules.progression)
     because = [
         f"UMN signs: {_names(_ordered(regions, umn))}",
@@ -379,6 +375,10 @@ def _awaji(facts: RecordFacts, regions: Regions, kb: KnowledgeBase) -> AwajiResu
         because.append(grade.reason)
     if category != AwajiCategory.DEFINITE:
         missing.extend(_region_missing(regions))
-    return AwajiResult(
-        category=category, because=tuple(because), missing=unique(missing), sources=unique(sources)
-    )
+    return {
+        "category": category,
+        "because": tuple(because),
+        "missing": unique(missing),
+        "sources": unique(sources),
+        "verified": rules.verified and not _unverified_parts(rules),
+    }

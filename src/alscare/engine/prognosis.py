@@ -1,61 +1,72 @@
 """ENCALS survival prediction (Westeneng 2018), from the inputs at diagnosis.
 
 The eight inputs are read from the record as they stood at diagnosis: age at onset, diagnostic
-delay, the progression rate (delta-FS) of the ALSFRS-R rating nearest the diagnosis date, the
-FVC nearest the diagnosis date, bulbar onset, a definite revised El Escorial category (from the
-criteria the engine found), FTD and a C9orf72 repeat expansion. Any missing input leaves the
-prediction null and is named in ``missing``.
+delay, the progression rate (delta-FS) of the complete ALSFRS-R rating nearest the diagnosis
+date, the FVC nearest the diagnosis date, bulbar onset, a definite revised El Escorial category
+(from the criteria the engine found), FTD and a C9orf72 repeat expansion (a causal variant by
+the knowledge base's one definition). Any missing input leaves the prediction null and is named
+in ``missing``.
 
 Survival runs from symptom onset: ``S(t) = 1 / (1 + exp(eta(ln t) + LP))`` with a restricted
 cubic spline ``eta`` (coefficients and knots in ``kb.scoring.encals``). The median solves
 ``S(t) = 0.5`` by bisection on ``ln t`` within the spline's knots, where the model has data; the
 paper's risk groups are not reported (their cut-points are unverified).
+
+The prediction is made safe for counselling: ``event`` names the composite endpoint; outside
+the model's credible range (a diagnostic delay below the turning point of its transform, or a
+rating or FVC taken too far from the diagnosis date) it is ``applicable: false`` with null
+numbers and the reasons; and ``conditional`` gives survival from the assessment date for a
+patient still event-free then (null once the event is recorded).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from alscare.engine.facts import Facts, number_text, on
 from alscare.engine.scores import alsfrs_r_total, progression_rate
-from alscare.engine.timeline import Timeline, months_between
+from alscare.engine.state import PatientState, months_between
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.scoring import EncalsBaseline, EncalsModel, EncalsPredictor
-from alscare.schemas.assessment import Criteria, EncalsInputs, EncalsPrognosis, Prognosis
-from alscare.schemas.patient import PatientRecord
 from alscare.schemas.vocabulary import (
     ElEscorialCategory,
-    FindingId,
-    GeneticResult,
+    InterventionEvent,
+    InterventionKind,
     OnsetSite,
 )
 
 __all__ = [
     "baseline_eta",
+    "conditional_survival",
     "encals",
     "linear_predictor",
     "median_survival_months",
-    "prognosis",
     "survival_probability",
     "transformed",
 ]
 
-_C9ORF72 = "c9orf72"
-_POSITIVE = (GeneticResult.PATHOGENIC, GeneticResult.LIKELY_PATHOGENIC)
+_C9ORF72 = "C9orf72"
 _NO_ONSET = "symptom onset date (for the ENCALS prognosis)"
 _NO_DIAGNOSIS = "diagnosis date (for the ENCALS prognosis, which takes its inputs at diagnosis)"
-_BISECTION_STEPS = 100  # halves the knot range to far below any reported precision
+# Bisection stops when ln t is known to within this: far below any reported precision.
+_LN_MONTHS_TOLERANCE = 1e-9
+# NIV over this many hours a day is part of the model's event.
+_EVENT_NIV_HOURS = 23
 
 
 @dataclass(frozen=True)
 class _Input:
-    """One model input: its value and the fact behind it, or what is missing."""
+    """One model input: its value and the fact behind it, or what is missing, and when the
+    input lies outside the model's credible range, why."""
 
     value: float | bool | None = None
     because: str | None = None
     missing: str | None = None
+    outside: str | None = None
 
 
 def transformed(predictor: EncalsPredictor, value: float) -> float | None:
@@ -82,15 +93,13 @@ def baseline_eta(x: float, baseline: EncalsBaseline) -> float:
     """The baseline spline at ``x = ln(months)``, with the cube on every truncated term."""
     knots = baseline.knots_ln_months
     k_min, k_max = knots[0], knots[-1]
-
-    def cube(u: float) -> float:
-        return max(u, 0.0) ** 3
-
+    low_cube = (x - k_min) ** 3 if x > k_min else 0.0
+    high_cube = (x - k_max) ** 3 if x > k_max else 0.0
     eta = baseline.gammas[0] + baseline.gammas[1] * x
     for gamma, knot in zip(baseline.gammas[2:], knots[1:-1], strict=True):
         share = (k_max - knot) / (k_max - k_min)
-        basis = cube(x - knot) - share * cube(x - k_min) - (1 - share) * cube(x - k_max)
-        eta += gamma * basis
+        knot_cube = (x - knot) ** 3 if x > knot else 0.0
+        eta += gamma * (knot_cube - share * low_cube - (1 - share) * high_cube)
     return eta
 
 
@@ -114,64 +123,46 @@ def median_survival_months(lp: float, baseline: EncalsBaseline) -> float | None:
     low, high = baseline.knots_ln_months[0], baseline.knots_ln_months[-1]
     if baseline_eta(low, baseline) + lp >= 0 or baseline_eta(high, baseline) + lp < 0:
         return None
-    for _ in range(_BISECTION_STEPS):
+    return math.exp(_bisect(low, high, lambda x: baseline_eta(x, baseline) + lp < 0))
+
+
+def _bisect(low: float, high: float, below: Callable[[float], bool]) -> float:
+    """The point where ``below`` turns from true to false, between ``low`` and ``high``."""
+    while high - low > _LN_MONTHS_TOLERANCE:
         middle = (low + high) / 2
-        if baseline_eta(middle, baseline) + lp < 0:
+        if below(middle):
             low = middle
         else:
             high = middle
-    return math.exp((low + high) / 2)
+    return (low + high) / 2
 
 
-def _age_at_onset(timeline: Timeline) -> _Input:
-    record = timeline.record
-    onset = timeline.onset
+def _age_at_onset(state: PatientState) -> _Input:
+    onset = state.onset
     if onset is None:
         return _Input(missing=_NO_ONSET)
-    if record.birth_date is not None:
-        age = months_between(record.birth_date, onset) / 12
-        return _Input(age, f"age at onset {age:.1f} years (born {record.birth_date})")
-    if record.age_years is not None:
-        age = record.age_years - months_between(onset, timeline.as_of) / 12
-        return _Input(age, f"age at onset {age:.1f} years (aged {record.age_years:g} on as_of)")
-    return _Input(missing="birth date or age (for the ENCALS age at onset)")
+    age = state.age_on(onset)
+    if age is None:
+        return _Input(missing="birth date or age (for the ENCALS age at onset)")
+    return _Input(age, f"age at onset {age:.1f} years (onset {onset})")
 
 
-def _diagnostic_delay(timeline: Timeline) -> _Input:
-    onset, diagnosed = timeline.onset, timeline.record.diagnosis_date
+def _diagnostic_delay(state: PatientState, model: EncalsModel) -> _Input:
+    onset, diagnosed = state.onset, state.diagnosis_date
     if onset is None:
         return _Input(missing=_NO_ONSET)
     if diagnosed is None:
         return _Input(missing=_NO_DIAGNOSIS)
     delay = months_between(onset, diagnosed)
-    return _Input(
-        delay,
-        f"diagnostic delay {delay:.1f} months (onset {onset}, diagnosis {diagnosed})",
-    )
-
-
-def _rate_at_diagnosis(timeline: Timeline, max_total: int) -> _Input:
-    record, onset = timeline.record, timeline.onset
-    if record.diagnosis_date is None:
-        return _Input(missing=_NO_DIAGNOSIS)
-    if onset is None:
-        return _Input(missing=_NO_ONSET)
-    if not record.alsfrs_r:
-        return _Input(missing="ALSFRS-R rating (for the ENCALS progression rate at diagnosis)")
-    diagnosed = record.diagnosis_date
-    nearest = min(record.alsfrs_r, key=lambda r: (abs((r.date - diagnosed).days), r.date))
-    rate = progression_rate(nearest, onset, max_total)
-    if rate is None:
-        return _Input(
-            missing=f"time from symptom onset to the ALSFRS-R of {nearest.date} (for the "
-            "ENCALS progression rate, undefined at 0 months or less)"
+    because = f"diagnostic delay {delay:.1f} months (onset {onset}, diagnosis {diagnosed})"
+    minimum = model.applicability.min_diagnostic_delay_months
+    outside = None
+    if delay < minimum:
+        outside = (
+            f"diagnostic delay {delay:.1f} months is below {number_text(minimum)} months, where "
+            "the model's delay term turns and a shorter delay would predict longer survival"
         )
-    distance = _from_diagnosis(nearest.date, diagnosed)
-    return _Input(
-        rate,
-        f"progression rate {rate:.2f} points/month from ALSFRS-R {alsfrs_r_total(nearest)} on "
-        f"{nearest.date}, the rating nearest diagnosis ({distance})",
-    )
+    return _Input(delay, because, outside=outside)
 
 
 def _from_diagnosis(when: dt.date, diagnosed: dt.date) -> str:
@@ -181,68 +172,101 @@ def _from_diagnosis(when: dt.date, diagnosed: dt.date) -> str:
     return f"{abs(days)} days {'after' if days > 0 else 'before'} diagnosis"
 
 
-def _fvc_at_diagnosis(timeline: Timeline) -> _Input:
-    record = timeline.record
-    if record.diagnosis_date is None:
-        return _Input(missing=_NO_DIAGNOSIS)
-    diagnosed = record.diagnosis_date
-    measured = [m for m in record.respiratory if m.fvc_percent_predicted is not None]
-    if not measured:
-        return _Input(missing="FVC % predicted (for the ENCALS prognosis)")
-    nearest = min(measured, key=lambda m: (abs((m.date - diagnosed).days), m.date))
-    return _Input(
-        nearest.fvc_percent_predicted,
-        f"FVC {nearest.fvc_percent_predicted:g} % predicted on {nearest.date}, the measurement "
-        f"nearest diagnosis ({_from_diagnosis(nearest.date, diagnosed)})",
+def _window_problem(when: dt.date, diagnosed: dt.date, what: str, model: EncalsModel) -> str | None:
+    window = model.applicability.input_window_months
+    months = abs(months_between(diagnosed, when))
+    if months <= window:
+        return None
+    return (
+        f"{what} nearest diagnosis is from {when}, {number_text(months)} months from the "
+        f"diagnosis date (more than {number_text(window)} months: not an input at diagnosis)"
     )
 
 
-def _bulbar_onset(record: PatientRecord) -> _Input:
-    site = record.symptom_onset.site if record.symptom_onset else None
+def _rate_at_diagnosis(state: PatientState, kb: KnowledgeBase) -> _Input:
+    onset, diagnosed = state.onset, state.diagnosis_date
+    if diagnosed is None:
+        return _Input(missing=_NO_DIAGNOSIS)
+    if onset is None:
+        return _Input(missing=_NO_ONSET)
+    ratings = state.complete_ratings
+    if not ratings:
+        return _Input(
+            missing="an ALSFRS-R rating with every item rated (for the ENCALS progression rate)"
+        )
+    nearest = min(ratings, key=lambda r: (abs((r.date - diagnosed).days), r.date))
+    total = alsfrs_r_total(nearest)
+    assert total is not None  # complete ratings have a total
+    rate = progression_rate(total, kb.scoring.alsfrs_r.max_total, onset, nearest.date)
+    if rate is None:
+        return _Input(
+            missing=f"time from symptom onset to the ALSFRS-R of {nearest.date} (for the "
+            "ENCALS progression rate, undefined at 0 months or less)"
+        )
+    assumed = "; item 5 taken as 5a, not recorded" if nearest.gastrostomy_assumed else ""
+    because = (
+        f"progression rate {rate:.2f} points/month from ALSFRS-R {total} on {nearest.date}, the "
+        f"rating nearest diagnosis ({_from_diagnosis(nearest.date, diagnosed)}{assumed})"
+    )
+    outside = _window_problem(nearest.date, diagnosed, "the ALSFRS-R rating", kb.scoring.encals)
+    return _Input(rate, because, outside=outside)
+
+
+def _fvc_at_diagnosis(state: PatientState, model: EncalsModel) -> _Input:
+    diagnosed = state.diagnosis_date
+    if diagnosed is None:
+        return _Input(missing=_NO_DIAGNOSIS)
+    measured = [m for m in state.respiratory if m.fvc_percent_predicted is not None]
+    if not measured:
+        return _Input(missing="FVC % predicted (for the ENCALS prognosis)")
+    nearest = min(measured, key=lambda m: (abs((m.date - diagnosed).days), m.date))
+    value = nearest.fvc_percent_predicted
+    assert value is not None  # filtered above
+    because = (
+        f"FVC {value:g} % predicted on {nearest.date}, the measurement nearest diagnosis "
+        f"({_from_diagnosis(nearest.date, diagnosed)})"
+    )
+    return _Input(
+        value, because, outside=_window_problem(nearest.date, diagnosed, "the FVC", model)
+    )
+
+
+def _bulbar_onset(state: PatientState) -> _Input:
+    site = state.onset_site
     if site is None:
         return _Input(missing="symptom onset site (for the ENCALS bulbar onset)")
     bulbar = site == OnsetSite.BULBAR
     return _Input(bulbar, f"{'bulbar' if bulbar else 'non-bulbar'} onset ({site})")
 
 
-def _definite(criteria: Criteria) -> _Input:
-    category = criteria.el_escorial.category
+def _definite(category: ElEscorialCategory | None) -> _Input:
     if category is None:
         return _Input(missing="revised El Escorial category (for the ENCALS prognosis)")
     definite = category == ElEscorialCategory.DEFINITE
-    return _Input(definite, f"revised El Escorial category {category}")
+    return _Input(definite, f"revised El Escorial category {category.value.replace('_', ' ')}")
 
 
-def _ftd(record: PatientRecord) -> _Input:
-    said = [f.present for f in record.findings if f.id == FindingId.FTD_FEATURES]
-    if record.cognition is not None and record.cognition.ftd is not None:
-        said.append(record.cognition.ftd)
-    if not said:
-        return _Input(missing="FTD status, from cognition or the ftd_features finding (for ENCALS)")
-    ftd = any(said)
-    return _Input(ftd, "frontotemporal dementia" if ftd else "no frontotemporal dementia")
+def _yes_no(facts: Facts, name: str, missing: str) -> _Input:
+    fact = facts(name)
+    if fact.value is None:
+        return _Input(missing=missing)
+    return _Input(bool(fact.value), fact.because)
 
 
-def _c9orf72(record: PatientRecord) -> _Input:
-    results = [g.result for g in record.genetics if g.gene.lower() == _C9ORF72]
-    if any(result in _POSITIVE for result in results):
-        return _Input(True, "C9orf72 repeat expansion (pathogenic or likely pathogenic)")
-    if GeneticResult.NEGATIVE in results:
-        return _Input(False, "C9orf72 negative")
-    return _Input(missing="C9orf72 result (for the ENCALS prognosis)")
-
-
-def _inputs(timeline: Timeline, criteria: Criteria, kb: KnowledgeBase) -> dict[str, _Input]:
-    record = timeline.record
+def _inputs(facts: Facts, category: ElEscorialCategory | None) -> dict[str, _Input]:
+    state, kb = facts.state, facts.kb
+    model = kb.scoring.encals
     return {
-        "age_at_onset_years": _age_at_onset(timeline),
-        "diagnostic_delay_months": _diagnostic_delay(timeline),
-        "progression_rate": _rate_at_diagnosis(timeline, kb.scoring.alsfrs_r.max_total),
-        "fvc_percent_predicted": _fvc_at_diagnosis(timeline),
-        "bulbar_onset": _bulbar_onset(record),
-        "definite_el_escorial": _definite(criteria),
-        "ftd": _ftd(record),
-        "c9orf72": _c9orf72(record),
+        "age_at_onset_years": _age_at_onset(state),
+        "diagnostic_delay_months": _diagnostic_delay(state, model),
+        "progression_rate": _rate_at_diagnosis(state, kb),
+        "fvc_percent_predicted": _fvc_at_diagnosis(state, model),
+        "bulbar_onset": _bulbar_onset(state),
+        "definite_el_escorial": _definite(category),
+        "ftd": _yes_no(facts, "cognition.ftd", "FTD status (for the ENCALS prognosis)"),
+        "c9orf72": _yes_no(
+            facts, f"variant.{_C9ORF72}", "C9orf72 result (for the ENCALS prognosis)"
+        ),
     }
 
 
@@ -250,51 +274,132 @@ def _shown(value: float | bool | None) -> float | bool | None:
     return round(value, 2) if isinstance(value, float) else value
 
 
-def encals(timeline: Timeline, criteria: Criteria, kb: KnowledgeBase) -> EncalsPrognosis:
-    """The ENCALS prediction: linear predictor, median survival and S(t) at the report times."""
+def _event_reached(state: PatientState) -> str | None:
+    """The model's event, when the record shows it on or before the assessment date."""
+    if state.death_date is not None:
+        return f"died on {state.death_date}"
+    events = state.interventions or {}
+    for event in events.get(InterventionKind.TRACHEOSTOMY, ()):
+        if event.event == InterventionEvent.STARTED:
+            return f"tracheostomy{on(event.date, event.date_inferred)}"
+    for event in events.get(InterventionKind.NIV, ()):
+        hours = event.hours_per_day or 0
+        if event.event == InterventionEvent.STARTED and hours > _EVENT_NIV_HOURS:
+            started = on(event.date, event.date_inferred, "from")
+            return f"NIV over {_EVENT_NIV_HOURS} hours a day{started}"
+    return None
+
+
+def conditional_survival(
+    lp: float, since_onset: float, horizons: tuple[int, ...], baseline: EncalsBaseline
+) -> tuple[float | None, dict[str, float]]:
+    """Median survival from now and S(now + h) / S(now), for someone event-free ``since_onset``
+    months after onset."""
+    now = survival_probability(since_onset, lp, baseline)
+    if now <= 0:  # the model gives no chance of being event-free now: nothing to condition on
+        return None, {}
+    survival = {str(h): survival_probability(since_onset + h, lp, baseline) / now for h in horizons}
+    target = now / 2
+    low, high = math.log(since_onset), baseline.knots_ln_months[-1]
+    if low >= high or baseline_eta(high, baseline) + lp < math.log(1 / target - 1):
+        return None, survival
+    ln_median = _bisect(
+        low, high, lambda x: _logistic_survival(baseline_eta(x, baseline) + lp) > target
+    )
+    return math.exp(ln_median) - since_onset, survival
+
+
+def encals(facts: Facts, category: ElEscorialCategory | None) -> dict[str, Any]:
+    """The ENCALS prediction (wire data): linear predictor, median survival, S(t) at the report
+    times, the event, whether it applies, and the survival conditional on the assessment date."""
+    state, kb = facts.state, facts.kb
     model = kb.scoring.encals
-    inputs = _inputs(timeline, criteria, kb)
-    shown = EncalsInputs.model_validate({name: _shown(i.value) for name, i in inputs.items()})
+    inputs = _inputs(facts, category)
+    result: dict[str, Any] = {
+        "inputs": {name: _shown(i.value) for name, i in inputs.items()},
+        "event": model.event,
+        "sources": tuple(dict.fromkeys((*model.source_ids, *kb.scoring.month.source_ids))),
+    }
     because = [i.because for i in inputs.values() if i.because]
     missing = list(dict.fromkeys(i.missing for i in inputs.values() if i.missing))
-    sources = tuple(dict.fromkeys((*model.source_ids, *kb.scoring.month.source_ids)))
     if missing:
-        return EncalsPrognosis(
-            inputs=shown, missing=tuple(missing), because=tuple(because), sources=sources
-        )
+        return {**result, "missing": tuple(missing), "because": tuple(because)}
+    outside = [i.outside for i in inputs.values() if i.outside]
+    if outside:
+        return _not_applicable(result, because, outside, model)
     values = {name: float(i.value) for name, i in inputs.items() if i.value is not None}
     lp = linear_predictor(values, model)
     if lp is None:
-        outside = [p.input for p in model.predictors if transformed(p, values[p.input]) is None]
-        return EncalsPrognosis(
-            inputs=shown,
-            missing=(f"{', '.join(outside)} within the ENCALS model's range (above 0)",),
-            because=tuple(because),
-            sources=sources,
-        )
+        names = [p.input for p in model.predictors if transformed(p, values[p.input]) is None]
+        return {
+            **result,
+            "missing": (f"{', '.join(names)} within the ENCALS model's range (above 0)",),
+            "because": tuple(because),
+        }
     median = median_survival_months(lp, model.baseline)
     because.append(f"linear predictor {lp:.3f}")
+    knots = model.baseline.knots_ln_months
     if median is None:
-        knots = model.baseline.knots_ln_months
         because.append(
             "median survival outside the model's time range "
             f"({math.exp(knots[0]):.1f}-{math.exp(knots[-1]):.0f} months from onset)"
         )
     else:
-        because.append(f"median survival {median:.1f} months from onset, where S(t) = 0.5")
-    return EncalsPrognosis(
+        because.append(f"median survival {median:.1f} months from symptom onset, where S(t) = 0.5")
+    result.update(
         linear_predictor=round(lp, 3),
         median_survival_months=None if median is None else round(median, 1),
         survival={
             str(months): round(survival_probability(months, lp, model.baseline), 3)
             for months in model.survival_months
         },
-        inputs=shown,
-        because=tuple(because),
-        sources=sources,
+        applicable=True,
+        conditional=_conditional(state, lp, model, because),
     )
+    result["because"] = tuple(because)
+    result["verified"] = model.verified and model.applicability.window.verified
+    return result
 
 
-def prognosis(timeline: Timeline, criteria: Criteria, kb: KnowledgeBase) -> Prognosis:
-    """The ENCALS prediction from the inputs at diagnosis."""
-    return Prognosis(encals=encals(timeline, criteria, kb))
+def _not_applicable(
+    result: dict[str, Any], because: list[str], outside: list[str], model: EncalsModel
+) -> dict[str, Any]:
+    applicability = model.applicability
+    sources = (*applicability.delay.source_ids, *applicability.window.source_ids)
+    return {
+        **result,
+        "applicable": False,
+        "because": (*because, *(f"not applicable: {reason}" for reason in outside)),
+        "sources": tuple(dict.fromkeys((*result["sources"], *sources))),
+        "verified": applicability.window.verified,
+    }
+
+
+def _conditional(
+    state: PatientState, lp: float, model: EncalsModel, because: list[str]
+) -> dict[str, Any] | None:
+    onset = state.onset
+    assert onset is not None  # the inputs need an onset date
+    reached = _event_reached(state)
+    if reached is not None:
+        because.append(f"the event has occurred ({reached}): no survival from the assessment date")
+        return None
+    since_onset = months_between(onset, state.as_of)
+    if since_onset <= 0:
+        return None
+    median, survival = conditional_survival(
+        lp, since_onset, model.conditional_months, model.baseline
+    )
+    because.append(
+        f"event-free {since_onset:.1f} months after onset on the assessment date: "
+        + (
+            f"median {median:.1f} more months"
+            if median is not None
+            else "median beyond the model's time range"
+        )
+    )
+    return {
+        "months_since_onset": round(since_onset, 1),
+        "median_survival_months": None if median is None else round(median, 1),
+        "survival": {months: round(value, 3) for months, value in survival.items()},
+    }

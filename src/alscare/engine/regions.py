@@ -1,8 +1,9 @@
-"""UMN and LMN involvement per body region, from the examination and needle EMG.
+"""UMN and LMN involvement per body region, from the current examination and needle EMG, and
+the course: when each region first showed UMN and LMN signs.
 
-Only ``record.exam`` and ``record.emg`` count (findings never do). Clinical UMN and LMN signs
-follow the Gold Coast footnote: any UMN sign of the knowledge base's list; LMN = every required
-sign (weakness AND wasting), fasciculations on examination being supportive only. A region is
+Only examinations and EMG studies count (findings never do). Clinical UMN and LMN signs follow
+the Gold Coast footnote: any UMN sign of the knowledge base's list; LMN = every required sign
+(weakness AND wasting), fasciculations on examination being supportive only. A region is
 EMG-positive when enough muscles show chronic neurogenic change plus ongoing denervation, where
 fasciculation potentials count as denervation under Gold Coast / Awaji-Shima but not under the
 revised El Escorial criteria. ``lmn`` (the Gold Coast / Awaji reading) is true with clinical or
@@ -11,41 +12,38 @@ EMG evidence, unknown when the region was neither examined nor studied, false ot
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from alscare.engine.rules import RecordFacts, unique
-from alscare.engine.timeline import Timeline
-from alscare.knowledge import KnowledgeBase
+from alscare.engine.facts import Facts, on
+from alscare.engine.state import RegionExam
 from alscare.knowledge.diagnosis import EmgDenervationRule, RegionRules
-from alscare.schemas.assessment import RegionStatus
-from alscare.schemas.patient import EmgRegion, ExamRegion
+from alscare.schemas.common import EmgRegion, ExamRegion
 from alscare.schemas.vocabulary import Region
 
-__all__ = ["regions"]
+__all__ = ["course", "emg_positive", "lmn_clinical", "regions", "umn_signs"]
 
 
-def regions(timeline: Timeline, kb: KnowledgeBase) -> dict[Region, RegionStatus]:
-    """Involvement of each of the four regions, rostral to caudal."""
-    rules = kb.diagnosis.region_rules
-    facts = RecordFacts(timeline, kb)
-    return {
-        region: _status(region, timeline, facts, rules) for region in rules.order.rostral_to_caudal
-    }
+def regions(facts: Facts) -> dict[Region, dict[str, object]]:
+    """Involvement of each of the four regions, rostral to caudal, as wire data."""
+    rules = facts.kb.diagnosis.region_rules
+    return {region: _status(region, facts, rules) for region in rules.order.rostral_to_caudal}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _EmgReading:
     positive: bool | None
     because: str
     missing: str | None = None
 
 
-def _status(
-    region: Region, timeline: Timeline, facts: RecordFacts, rules: RegionRules
-) -> RegionStatus:
-    exam = timeline.record.exam.get(region)
-    emg = timeline.record.emg
-    emg_region = emg.regions.get(region) if emg else None
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _status(region: Region, facts: Facts, rules: RegionRules) -> dict[str, object]:
+    exam = facts.state.exam.get(region)
+    emg = facts.state.emg.get(region)
     because: list[str] = []
     missing: list[str] = []
     sources = [*rules.umn.source_ids, *rules.lmn_clinical.source_ids]
@@ -55,15 +53,13 @@ def _status(
         missing.append(f"examination of the {region.value} region")
 
     lmn_emg = lmn_emg_eec = None
-    if emg_region is None:
+    if emg is None:
         because.append(f"{region.value}: not studied by needle EMG")
     else:
-        date = f" on {emg.date.isoformat()}" if emg and emg.date else ""
-        required = rules.emg_muscles.muscles_required[region]
-        main = _emg_reading(region, emg_region, required, rules.emg_gold_coast_awaji)
-        strict = _emg_reading(region, emg_region, required, rules.emg_el_escorial)
+        main = _emg_reading(region, emg.changes, rules, rules.emg_gold_coast_awaji)
+        strict = _emg_reading(region, emg.changes, rules, rules.emg_el_escorial)
         lmn_emg, lmn_emg_eec = main.positive, strict.positive
-        because.append(f"{main.because} (needle EMG{date})")
+        because.append(f"{main.because} (needle EMG{on(emg.date, emg.inferred)})")
         if main.positive and not strict.positive:
             because.append(
                 f"{region.value}: denervation shown only by fasciculation potentials, which "
@@ -76,54 +72,69 @@ def _status(
             *rules.emg_gold_coast_awaji.source_ids,
             *rules.emg_el_escorial.source_ids,
         ]
+    return {
+        "umn": umn,
+        "lmn": _either(lmn_clinical, lmn_emg),
+        "lmn_source": _source(lmn_clinical, lmn_emg),
+        "lmn_clinical": lmn_clinical,
+        "lmn_emg": lmn_emg,
+        "lmn_emg_el_escorial": lmn_emg_eec,
+        "because": _unique(because),
+        "missing": _unique(missing),
+        "sources": _unique(sources),
+        "verified": emg is None or _emg_rules_verified(rules),
+    }
 
-    lmn = _lmn(lmn_clinical, lmn_emg)
-    return RegionStatus(
-        umn=umn,
-        lmn=lmn,
-        lmn_source=_source(lmn_clinical, lmn_emg),
-        lmn_clinical=lmn_clinical,
-        lmn_emg=lmn_emg,
-        lmn_emg_el_escorial=lmn_emg_eec,
-        because=tuple(because),
-        missing=tuple(missing),
-        sources=unique(sources),
+
+def _emg_rules_verified(rules: RegionRules) -> bool:
+    return (
+        rules.emg_muscles.verified
+        and rules.emg_gold_coast_awaji.verified
+        and rules.emg_el_escorial.verified
     )
 
 
+def umn_signs(exam: ExamRegion, facts: Facts, rules: RegionRules) -> tuple[list[str], list[str]]:
+    """The UMN signs of an examined region that count, and why any were set aside."""
+    signs: list[str] = [sign.value for sign in rules.umn.signs if getattr(exam, sign) is True]
+    set_aside: list[str] = []
+    for discount in rules.umn.discounted:
+        explained = facts(f"finding.{discount.unless_finding}")
+        if discount.sign in signs and explained.value is True:
+            signs.remove(discount.sign)
+            set_aside.append(
+                f"{_text(discount.sign)} not counted as a UMN sign: {explained.because}"
+            )
+    return signs, set_aside
+
+
+def lmn_clinical(exam: ExamRegion, rules: RegionRules) -> bool:
+    """Clinical LMN signs: every required sign (weakness and wasting) found."""
+    return all(getattr(exam, sign) is True for sign in rules.lmn_clinical.required)
+
+
 def _clinical(
-    region: Region,
-    exam: ExamRegion | None,
-    facts: RecordFacts,
-    rules: RegionRules,
-    because: list[str],
+    region: Region, exam: RegionExam | None, facts: Facts, rules: RegionRules, because: list[str]
 ) -> tuple[bool | None, bool | None]:
     """Clinical UMN and LMN involvement; the reasons go into ``because``."""
     name = region.value
     if exam is None:
         because.append(f"{name}: not examined")
         return None, None
-    signs = [sign for sign in rules.umn.signs if getattr(exam, sign) is True]
-    for discount in rules.umn.discounted:
-        explained = facts.finding(discount.unless_finding)
-        if discount.sign in signs and explained.value is True:
-            signs.remove(discount.sign)
-            because.append(
-                f"{name}: {_text(discount.sign)} not counted as a UMN sign: {explained.because}"
-            )
+    signs, set_aside = umn_signs(exam.signs, facts, rules)
+    because.extend(f"{name}: {reason}" for reason in set_aside)
+    when = f"examination{on(exam.date, exam.inferred)}"
     if signs:
-        because.append(f"{name}: UMN signs ({', '.join(_text(s) for s in signs)})")
+        because.append(f"{name}: UMN signs ({', '.join(_text(s) for s in signs)}; {when})")
     else:
-        because.append(f"{name}: no UMN signs on examination")
-
-    required = rules.lmn_clinical.required
-    lmn = all(getattr(exam, sign) is True for sign in required)
-    wanted = " with ".join(_text(sign) for sign in required)
+        because.append(f"{name}: no UMN signs on {when}")
+    lmn = lmn_clinical(exam.signs, rules)
+    wanted = " with ".join(_text(sign) for sign in rules.lmn_clinical.required)
     if lmn:
-        because.append(f"{name}: clinical LMN signs ({wanted})")
+        because.append(f"{name}: clinical LMN signs ({wanted}; {when})")
     else:
-        because.append(f"{name}: no clinical LMN signs ({wanted} not both found)")
-    supportive = [s for s in rules.lmn_clinical.supportive if getattr(exam, s) is True]
+        because.append(f"{name}: no clinical LMN signs ({wanted} not both found; {when})")
+    supportive = [s for s in rules.lmn_clinical.supportive if getattr(exam.signs, s) is True]
     if supportive:
         because.append(
             f"{name}: {', '.join(_text(s) for s in supportive)} on examination "
@@ -133,10 +144,11 @@ def _clinical(
 
 
 def _emg_reading(
-    region: Region, found: EmgRegion, required: int, rule: EmgDenervationRule
+    region: Region, found: EmgRegion, rules: RegionRules, rule: EmgDenervationRule
 ) -> _EmgReading:
     """Whether the EMG of a region shows LMN involvement under one denervation rule."""
     name = region.value
+    required = rules.emg_muscles.muscles_required[region]
     denervation = found.active_denervation is True or (
         rule.fasciculation_potentials_count and found.fasciculation_potentials is True
     )
@@ -165,7 +177,53 @@ def _emg_reading(
     return _EmgReading(False, f"{name}: EMG {changes} in {count}, {needed}")
 
 
-def _lmn(clinical: bool | None, emg: bool | None) -> bool | None:
+def emg_positive(region: Region, changes: EmgRegion, rules: RegionRules) -> bool | None:
+    """LMN involvement of a region by EMG (Gold Coast / Awaji reading)."""
+    return _emg_reading(region, changes, rules, rules.emg_gold_coast_awaji).positive
+
+
+def course(facts: Facts) -> dict[str, object]:
+    """When each region first showed UMN and LMN signs, from every dated examination and EMG
+    study on or before the assessment date."""
+    rules = facts.kb.diagnosis.region_rules
+    umn = _counted_umn_signs(facts, rules)
+    lmn = rules.lmn_clinical.required
+    first_umn: dict[Region, dt.date] = {}
+    first_lmn: dict[Region, dt.date] = {}
+    for examination in facts.state.examinations:  # date order: the first date found stays
+        for region, signs in examination.regions.items():
+            if signs is None:
+                continue
+            if region not in first_umn and any(getattr(signs, sign) is True for sign in umn):
+                first_umn[region] = examination.date
+            if region not in first_lmn and all(getattr(signs, sign) is True for sign in lmn):
+                first_lmn[region] = examination.date
+    for study in facts.state.emg_studies:
+        for region, changes in study.regions.items():
+            positive = changes is not None and emg_positive(region, changes, rules)
+            if positive and (region not in first_lmn or study.date < first_lmn[region]):
+                first_lmn[region] = study.date
+    return {
+        "regions": {
+            region: {"first_umn": first_umn.get(region), "first_lmn": first_lmn.get(region)}
+            for region in rules.order.rostral_to_caudal
+        },
+        "sources": _unique([*rules.umn.source_ids, *rules.lmn_clinical.source_ids]),
+    }
+
+
+def _counted_umn_signs(facts: Facts, rules: RegionRules) -> tuple[str, ...]:
+    """The UMN signs that count for this patient (a sign a finding explains otherwise is set
+    aside, as in :func:`umn_signs`)."""
+    set_aside = {
+        discount.sign
+        for discount in rules.umn.discounted
+        if facts.values[f"finding.{discount.unless_finding}"] is True
+    }
+    return tuple(sign for sign in rules.umn.signs if sign not in set_aside)
+
+
+def _either(clinical: bool | None, emg: bool | None) -> bool | None:
     if clinical or emg:
         return True
     if clinical is None and emg is None:

@@ -3,36 +3,31 @@
 * ``kings``: from the latest ALSFRS-R rating by the Balendra rules whenever a rating exists
   (method ``alsfrs_r``); from the clinical milestones only when there is none (``clinical``,
   with 2A and 2B both reported as "2").
-* ``kings_clinical``: the Roche milestones from the regions involved (exam, findings, onset
-  site), the diagnosis date and the interventions (in place or declined = needed).
+* ``kings_clinical``: the Roche milestones from the regions involved (examination, findings,
+  onset site), the diagnosis date and the need for interventions (provided, trialled or
+  refused).
 * ``mitos``: the number of functional domains lost on the latest rating (Chio).
+* From the date of death on, King's (both) and MiToS are stage 5.
 
-Item conditions, regions and domains come from ``kb.scoring``; the order of the rules (4B
-before 4A before the region count) is the algorithm and lives here.
+The item rules, regions and domains are conditions of the knowledge base (``kb.scoring``),
+evaluated three-valued: an item not rated makes a rule that needs it unknown, and a stage that
+depends on an unknown rule is not given. The order of the rules (4B before 4A before the region
+count) is the algorithm and lives here.
 """
 
 from __future__ import annotations
 
-from alscare.engine.timeline import Timeline
-from alscare.knowledge import KnowledgeBase
-from alscare.knowledge.scoring import (
-    ItemAtMost,
-    KingsAlsfrsRRules,
-    KingsClinicalInvolvement,
-    KingsClinicalRegion,
-    KingsClinicalRules,
-    MitosRules,
-)
-from alscare.schemas.assessment import KingsClinicalResult, KingsResult, MitosResult, Staging
-from alscare.schemas.patient import AlsfrsRating, Finding, Interventions, PatientRecord
+from typing import Any
+
+from alscare.engine.facts import Facts
+from alscare.engine.logic import explain, holds
+from alscare.knowledge.rules import Condition
+from alscare.knowledge.scoring import KingsAlsfrsRRules, KingsClinicalRules, MitosRules
 from alscare.schemas.vocabulary import KingsClinicalStage, KingsStage
 
-__all__ = [
-    "kings_clinical_stage",
-    "kings_from_alsfrs_r",
-    "mitos_stage",
-    "staging",
-]
+__all__ = ["staging"]
+
+Result = dict[str, Any]
 
 # King's clinical stages reported on the ALSFRS-R scale, where diagnosis (2A) cannot be told
 # from the second region (2B).
@@ -43,174 +38,140 @@ _KINGS_FROM_CLINICAL = {
     KingsClinicalStage.STAGE_3: KingsStage.STAGE_3,
     KingsClinicalStage.STAGE_4A: KingsStage.STAGE_4A,
     KingsClinicalStage.STAGE_4B: KingsStage.STAGE_4B,
+    KingsClinicalStage.STAGE_5: KingsStage.STAGE_5,
 }
 _STAGE_BY_REGIONS = (KingsStage.STAGE_1, KingsStage.STAGE_2, KingsStage.STAGE_3)
 _CLINICAL_STAGE_BY_REGIONS = {2: KingsClinicalStage.STAGE_2B, 3: KingsClinicalStage.STAGE_3}
 
 
-def _item_form(rating: AlsfrsRating) -> str:
-    return "5b" if rating.uses_item_5b else "5a"
+def _reasons(condition: Condition, facts: Facts) -> str:
+    return ", ".join(explain(condition, facts).because)
 
 
-def _holds(condition: ItemAtMost, rating: AlsfrsRating) -> bool:
-    if condition.item_5_form is not None and condition.item_5_form != _item_form(rating):
-        return False
-    return rating.items[condition.item] <= condition.at_most
+def _unknown(condition: Condition, facts: Facts) -> bool:
+    return holds(condition, facts) is None
 
 
-def _describe(condition: ItemAtMost, rating: AlsfrsRating) -> str:
-    name = condition.item.value.replace("_", " ")
-    if condition.item_5_form is not None:
-        name += f" ({condition.item_5_form})"
-    return f"{name} {rating.items[condition.item]}"
-
-
-def kings_from_alsfrs_r(rating: AlsfrsRating, rules: KingsAlsfrsRRules) -> KingsResult:
-    """King's stage of one rating by the Balendra rules: 4B, then 4A, then regions (0 -> 1)."""
-    niv_signs = [_describe(c, rating) for c in rules.niv_if_any if _holds(c, rating)]
-    gastrostomy = _item_form(rating) == rules.gastrostomy_form
-    regions: list[str] = []
-    because: list[str] = []
-    for region in rules.regions:
-        signs = [_describe(c, rating) for c in region.involved_if_any if _holds(c, rating)]
-        if signs:
-            regions.append(region.id)
-            because.append(f"{region.id.replace('_', ' ')} involved: {', '.join(signs)}")
-    if niv_signs:
+def kings_from_alsfrs_r(facts: Facts, rules: KingsAlsfrsRRules) -> tuple[Result, str | None]:
+    """King's stage of the latest rating by the Balendra rules: 4B, then 4A, then regions
+    (0 -> 1); the stage is null, with what is missing, when an unrated item decides it."""
+    rating = facts.state.rating
+    assert rating is not None  # staging() calls this only with a rating
+    niv, gastrostomy = holds(rules.niv, facts), holds(rules.gastrostomy, facts)
+    involved = [region for region in rules.regions if holds(region.when, facts) is True]
+    undecided = [region.id for region in rules.regions if _unknown(region.when, facts)]
+    because = [
+        f"{region.id.replace('_', ' ')} involved: {_reasons(region.when, facts)}"
+        for region in involved
+    ]
+    result: Result = {
+        "method": "alsfrs_r",
+        "gastrostomy": gastrostomy,
+        "niv": niv,
+        "regions_involved": tuple(region.id for region in involved),
+        "sources": rules.source_ids,
+    }
+    stage: KingsStage | None
+    if niv is True:
         stage = KingsStage.STAGE_4B
-        because.insert(0, f"ventilatory support (stage 4B): {', '.join(niv_signs)}")
+        because.insert(0, f"ventilatory support (stage 4B): {_reasons(rules.niv, facts)}")
+    elif niv is None or gastrostomy is None:
+        stage = None
     elif gastrostomy:
         stage = KingsStage.STAGE_4A
-        because.insert(0, f"gastrostomy (stage 4A): item 5 rated as {rules.gastrostomy_form}")
-    elif regions:
-        stage = _STAGE_BY_REGIONS[len(regions) - 1]
+        because.insert(0, f"gastrostomy (stage 4A): {_reasons(rules.gastrostomy, facts)}")
+    elif undecided and len(involved) < len(_STAGE_BY_REGIONS):
+        stage = None
+    elif involved:
+        stage = _STAGE_BY_REGIONS[len(involved) - 1]
     else:
         stage = rules.zero_regions_stage
         because.append(
             f"no region involved by the staging items: reported as stage {stage.value}, the "
             "convention for a rating with no region involved"
         )
-    return KingsResult(
-        stage=stage,
-        method="alsfrs_r",
-        gastrostomy=gastrostomy,
-        niv=bool(niv_signs),
-        regions_involved=tuple(regions),
-        because=(f"ALSFRS-R of {rating.date}", *because),
-        sources=rules.source_ids,
-    )
+    missing = None
+    if stage is None:
+        missing = f"the ALSFRS-R items of {rating.date} that decide the King's stage (not rated)"
+        because.append("stage undecided: an item it depends on was not rated")
+    result.update(stage=stage, because=(f"ALSFRS-R of {rating.date}", *because))
+    return result, missing
 
 
-def mitos_stage(rating: AlsfrsRating, rules: MitosRules) -> MitosResult:
-    """MiToS stage of one rating: how many functional domains are lost."""
+def mitos_stage(facts: Facts, rules: MitosRules) -> tuple[Result, str | None]:
+    """MiToS stage of the latest rating: how many functional domains are lost (null when an
+    unrated item could change the count)."""
+    rating = facts.state.rating
+    assert rating is not None  # staging() calls this only with a rating
     lost: list[str] = []
     because: list[str] = [f"ALSFRS-R of {rating.date}"]
+    undecided = False
     for domain in rules.domains:
-        met = [_holds(c, rating) for c in domain.conditions]
-        combine = any if domain.combine == "any" else all
-        if combine(met):
+        value = holds(domain.when, facts)
+        undecided = undecided or value is None
+        if value is True:
             lost.append(domain.id)
-            shown = [
-                f"{_describe(c, rating)} (at most {c.at_most})"
-                for c, holds in zip(domain.conditions, met, strict=True)
-                if holds
-            ]
-            because.append(f"{domain.id} lost: {' and '.join(shown)}")
+            because.append(f"{domain.id} lost: {_reasons(domain.when, facts)}")
     if not lost:
         because.append("no functional domain lost")
-    return MitosResult(
-        stage=len(lost), domains_lost=tuple(lost), because=tuple(because), sources=rules.source_ids
-    )
-
-
-def _regions_involved(record: PatientRecord, rules: KingsClinicalRules) -> dict[str, list[str]]:
-    """King's clinical regions involved, each with the record facts that show it."""
-    mapping = rules.involvement
-    involved: dict[str, list[str]] = {}
-    for region in mapping.regions:
-        facts: list[str] = []
-        for exam_region in region.exam_regions:
-            signs = record.exam.get(exam_region)
-            shown = [s.value for s in mapping.exam_signs if signs and getattr(signs, s.value)]
-            if shown:
-                facts.append(f"{', '.join(shown)} on examination of the {exam_region} region")
-        for finding in record.findings:
-            if finding.present and _shows(finding, region, mapping):
-                where = f" ({finding.region})" if finding.region else ""
-                facts.append(f"{finding.id.value.replace('_', ' ')}{where}")
-        onset = record.symptom_onset
-        if onset and onset.site in region.onset_sites:
-            facts.append(f"symptom onset in the {onset.site} region")
-        if facts:
-            involved[region.id] = facts
-    return involved
-
-
-def _shows(
-    finding: Finding, region: KingsClinicalRegion, mapping: KingsClinicalInvolvement
-) -> bool:
-    """A finding that always means this region, or one placed in it by its recorded region."""
-    if finding.id in region.findings:
-        return True
-    return finding.id in mapping.regional_findings and finding.region in region.exam_regions
-
-
-def _needs(
-    interventions: Interventions | None, names: tuple[str, ...]
-) -> tuple[bool | None, list[str]]:
-    """Whether one of the interventions is needed (in place, trialled or declined); None when
-    the record says nothing about interventions."""
-    if interventions is None:
-        return None, []
-    facts: list[str] = []
-    for name in names:
-        intervention = getattr(interventions, name)
-        if intervention is None:
-            continue
-        if intervention.declined:
-            facts.append(f"{name} offered and declined")
-        elif intervention.since:
-            facts.append(f"{name} since {intervention.since}")
-        else:
-            facts.append(f"{name} in place")
-    return bool(facts), facts
+    if undecided:
+        because.append("stage undecided: an item it depends on was not rated")
+        missing = f"the ALSFRS-R items of {rating.date} that decide the MiToS stage (not rated)"
+        return {
+            "stage": None,
+            "domains_lost": tuple(lost),
+            "because": tuple(because),
+            "sources": rules.source_ids,
+        }, missing
+    return {
+        "stage": len(lost),
+        "domains_lost": tuple(lost),
+        "because": tuple(because),
+        "sources": rules.source_ids,
+    }, None
 
 
 def kings_clinical_stage(
-    timeline: Timeline, rules: KingsClinicalRules
-) -> tuple[KingsClinicalResult | None, tuple[str, ...]]:
+    facts: Facts, rules: KingsClinicalRules
+) -> tuple[Result | None, str | None]:
     """King's clinical stage from the milestones, or None and what is missing."""
-    record = timeline.record
-    ventilation, ventilation_facts = _needs(record.interventions, rules.ventilation_need)
-    gastrostomy, gastrostomy_facts = _needs(record.interventions, rules.gastrostomy_need)
-    if ventilation is None or gastrostomy is None:
-        return None, ("interventions (NIV, gastrostomy) for the King's clinical stage",)
-    involved = _regions_involved(record, rules)
-    because = [
-        f"{region.replace('_', ' ')} involved: {'; '.join(facts)}"
-        for region, facts in involved.items()
-    ]
-    if record.diagnosis_date:
-        because.append(f"diagnosed on {record.diagnosis_date}")
-    stage = _milestone(len(involved), record, ventilation, gastrostomy)
-    if stage is None:
-        return None, ("regions involved or symptom onset (for the King's clinical stage)",)
-    if ventilation:
-        because.insert(0, f"need for ventilation (stage 4B): {', '.join(ventilation_facts)}")
-    elif gastrostomy:
-        because.insert(0, f"need for gastrostomy (stage 4A): {', '.join(gastrostomy_facts)}")
-    sources = (*rules.source_ids, *rules.involvement.source_ids)
-    result = KingsClinicalResult(
-        stage=stage,
-        regions_involved=tuple(involved),
-        because=tuple(because),
-        sources=tuple(dict.fromkeys(sources)),
+    ventilation, gastrostomy = (
+        holds(rules.ventilation_need, facts),
+        holds(rules.gastrostomy_need, facts),
     )
-    return result, ()
+    if ventilation is None or gastrostomy is None:
+        return None, "interventions (NIV, gastrostomy) for the King's clinical stage"
+    involved = [region for region in rules.regions if holds(region.when, facts) is True]
+    because = [
+        f"{region.id.replace('_', ' ')} involved: {'; '.join(explain(region.when, facts).because)}"
+        for region in involved
+    ]
+    state = facts.state
+    if state.diagnosis_date:
+        because.append(f"diagnosed on {state.diagnosis_date}")
+    stage = _milestone(len(involved), facts, ventilation, gastrostomy)
+    if stage is None:
+        return None, "regions involved or symptom onset (for the King's clinical stage)"
+    if ventilation:
+        because.insert(
+            0, f"need for ventilation (stage 4B): {_reasons(rules.ventilation_need, facts)}"
+        )
+    elif gastrostomy:
+        because.insert(
+            0, f"need for gastrostomy (stage 4A): {_reasons(rules.gastrostomy_need, facts)}"
+        )
+    sources = tuple(dict.fromkeys((*rules.source_ids, *rules.involvement.source_ids)))
+    return {
+        "stage": stage,
+        "regions_involved": tuple(region.id for region in involved),
+        "because": tuple(because),
+        "sources": sources,
+        "verified": rules.verified and rules.involvement.verified,
+    }, None
 
 
 def _milestone(
-    regions: int, record: PatientRecord, ventilation: bool, gastrostomy: bool
+    regions: int, facts: Facts, ventilation: bool, gastrostomy: bool
 ) -> KingsClinicalStage | None:
     """The highest milestone reached: 4B, 4A, third region, second region, diagnosis, onset."""
     if ventilation:
@@ -219,34 +180,57 @@ def _milestone(
         return KingsClinicalStage.STAGE_4A
     if regions >= 2:
         return _CLINICAL_STAGE_BY_REGIONS[min(regions, 3)]
-    if record.diagnosis_date:
+    if facts.state.diagnosis_date:
         return KingsClinicalStage.STAGE_2A
-    if regions == 1 or (record.symptom_onset and record.symptom_onset.date):
+    if regions == 1 or facts.state.onset:
         return KingsClinicalStage.STAGE_1
     return None
 
 
-def staging(timeline: Timeline, kb: KnowledgeBase) -> Staging:
-    """King's and MiToS stages on ``timeline.as_of``."""
-    params = kb.scoring
-    clinical, missing = kings_clinical_stage(timeline, params.kings_clinical)
-    ratings = timeline.record.alsfrs_r
-    if ratings:
-        latest = ratings[-1]
-        return Staging(
-            kings=kings_from_alsfrs_r(latest, params.kings_alsfrs_r),
-            kings_clinical=clinical,
-            mitos=mitos_stage(latest, params.mitos),
-            missing=missing,
-        )
-    missing = ("ALSFRS-R rating (for the King's stage by ALSFRS-R and MiToS)", *missing)
-    kings = KingsResult()
+def staging(facts: Facts) -> Result:
+    """King's and MiToS stages on the assessment date (wire data)."""
+    params = facts.kb.scoring
+    if facts.state.death_date is not None:
+        return _after_death(facts)
+    clinical, clinical_missing = kings_clinical_stage(facts, params.kings_clinical)
+    missing = [clinical_missing] if clinical_missing else []
+    if facts.state.rating is not None:
+        by_rating, kings_missing = kings_from_alsfrs_r(facts, params.kings_alsfrs_r)
+        mitos, mitos_missing = mitos_stage(facts, params.mitos)
+        missing += [item for item in (kings_missing, mitos_missing) if item]
+        return {"kings": by_rating, "kings_clinical": clinical, "mitos": mitos, "missing": missing}
+    missing.insert(0, "ALSFRS-R rating (for the King's stage by ALSFRS-R and MiToS)")
+    kings: Result = {}
     if clinical is not None:
-        kings = KingsResult(
-            stage=_KINGS_FROM_CLINICAL[clinical.stage],
-            method="clinical",
-            regions_involved=clinical.regions_involved,
-            because=clinical.because,
-            sources=clinical.sources,
-        )
-    return Staging(kings=kings, kings_clinical=clinical, missing=missing)
+        kings = {
+            "stage": _KINGS_FROM_CLINICAL[clinical["stage"]],
+            "method": "clinical",
+            "regions_involved": clinical["regions_involved"],
+            "because": clinical["because"],
+            "sources": clinical["sources"],
+            "verified": clinical["verified"],
+        }
+    return {"kings": kings, "kings_clinical": clinical, "missing": missing}
+
+
+def _after_death(facts: Facts) -> Result:
+    """Stage 5 of both scales from the date of death."""
+    died = facts.state.death_date
+    kings_sources = facts.kb.scoring.kings_clinical.source_ids
+    because = (f"died on {died}: stage 5 from the date of death",)
+    mitos_sources = facts.kb.scoring.mitos.source_ids
+    return {
+        "kings": {
+            "stage": KingsStage.STAGE_5,
+            "method": "clinical",
+            "because": because,
+            "sources": kings_sources,
+        },
+        "kings_clinical": {
+            "stage": KingsClinicalStage.STAGE_5,
+            "because": because,
+            "sources": kings_sources,
+        },
+        "mitos": {"stage": 5, "because": because, "sources": mitos_sources},
+        "missing": [],
+    }

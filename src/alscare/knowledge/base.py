@@ -7,42 +7,62 @@ Every clinical statement is a :class:`Cited` model: it carries at least one :cla
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Generic, Self, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "by_id", "private"]
+__all__ = ["Cited", "Frozen", "SourceId", "SourceRef", "indexed"]
 
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 
 
-def private(model: BaseModel, name: str) -> Any:
-    """A private attribute's value, read without pydantic's (slow) attribute hook."""
-    values = model.__pydantic_private__
-    return values[name] if values is not None else None
+Value = TypeVar("Value")
 
 
-class _HasId(Protocol):
-    @property
-    def id(self) -> str: ...
+class _Indexed(Generic[Value]):
+    """A value computed once from the fields of a frozen model (see :func:`indexed`).
+
+    The value is kept in the instance's ``__dict__`` under the descriptor's own name: this
+    descriptor defines only ``__get__``, so from then on plain attribute lookup finds the value
+    without calling any code. Not a field: validation, serialisation and equality ignore it.
+    """
+
+    def __init__(self, build: Callable[[Any], Value]) -> None:
+        self.build = build
+        self.name = build.__name__
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, model: None, owner: type[Any]) -> _Indexed[Value]: ...
+    @overload
+    def __get__(self, model: BaseModel, owner: type[Any]) -> Value: ...
+    def __get__(self, model: BaseModel | None, owner: type[Any]) -> Value | _Indexed[Value]:
+        if model is None:
+            return self
+        value = model.__dict__[self.name] = self.build(model)
+        return value
 
 
-Item = TypeVar("Item", bound=_HasId)
-
-
-def by_id(model: BaseModel, index_name: str, items: tuple[Item, ...], item_id: str) -> Item:
-    """The item of ``items`` with this id, from the model's private index while that index was
-    built from these very items (a ``model_copy`` may replace them), else by a scan."""
-    index: tuple[tuple[Item, ...], dict[str, Item]] | None = private(model, index_name)
-    if index is not None and index[0] is items and item_id in index[1]:
-        return index[1][item_id]
-    return next(item for item in items if item.id == item_id)
+def indexed(build: Callable[[Any], Value]) -> _Indexed[Value]:
+    """A value of a frozen model computed once, on first use (an index by id, say)."""
+    return _Indexed(build)
 
 
 class Frozen(BaseModel):
     """Base of every knowledge model: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(_Indexed,))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, one whose indexed values are computed afresh."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            for klass in type(self).__mro__:
+                for name, attribute in vars(klass).items():
+                    if isinstance(attribute, _Indexed):
+                        copied.__dict__.pop(name, None)
+        return copied
 
 
 class SourceRef(Frozen):
@@ -59,20 +79,7 @@ class Cited(Frozen):
     evidence: str | None = None
     verified: bool = True
 
-    # ``source_ids`` computed once, with the ``sources`` it was computed from (a ``model_copy``
-    # that replaces ``sources`` keeps the old memo, which is then ignored).
-    _source_ids: tuple[tuple[SourceRef, ...], tuple[str, ...]] | None = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._source_ids = (self.sources, _source_ids(self.sources))
-
-    @property
+    @indexed
     def source_ids(self) -> tuple[str, ...]:
-        memo: tuple[tuple[SourceRef, ...], tuple[str, ...]] | None = private(self, "_source_ids")
-        if memo is not None and memo[0] is self.sources:
-            return memo[1]
-        return _source_ids(self.sources)
-
-
-def _source_ids(sources: tuple[SourceRef, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ref.id for ref in sources))
+        """The ids of the sources, once each, in the order cited."""
+        return tuple(dict.fromkeys(ref.id for ref in self.sources))

@@ -5,55 +5,39 @@ Loaded from ``content/diagnosis/*.yaml``. This section is the single source of t
 topic's investigations and differentials: the topic renderer reads ``investigations`` and
 ``differentials`` from here.
 
-Rules are data: a :data:`Condition` is written in the condition language of
-``knowledge/conditions.py`` (``all`` / ``any`` / ``not`` over fact tests), and its only leaves
-are :class:`DiagnosisFactTest`, each naming a fact of the record (``finding.sensory_loss``,
-``test.creatine_kinase.value``, ...) and one comparison; bounds are numbers. The names a
-condition may use are listed in :data:`FACT_PATTERNS`; a name outside them is a load error, so a
-typo in content never reaches the engine (``engine/rules.py`` resolves every pattern listed
-here).
+Rules are data: every ``when`` and ``unless`` is a condition of the rule language
+(``knowledge/rules.py``) over the facts of ``knowledge/facts.py``. Differential rules may use
+the facts of the record and of the regions; investigation rules those of the differential and
+the criteria too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, Tag, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, by_id, private
-from alscare.knowledge.conditions import (
-    COMBINATORS,
-    AllOf,
-    AnyOf,
-    FactTest,
-    NotOf,
-    leaf_kinds,
-)
-from alscare.schemas.patient import TEST_UNITS
+from alscare.knowledge.base import Cited, Frozen, indexed
+from alscare.knowledge.rules import Condition
+from alscare.schemas.common import TEST_UNITS
 from alscare.schemas.vocabulary import (
     DifferentialId,
     DifferentialLevel,
     FindingId,
-    GeneticResult,
     InvestigationId,
     LmnSign,
     Region,
-    RiskFactorId,
     UmnSign,
 )
 
 __all__ = [
-    "FACT_PATTERNS",
     "AwajiRules",
     "ClinicalLmnRule",
-    "Condition",
     "CriteriaRules",
     "DefiniteRule",
-    "DiagnosisFactTest",
     "DiagnosisRules",
     "Differential",
     "DifferentialRule",
@@ -66,7 +50,6 @@ __all__ = [
     "GoldCoastRules",
     "Investigation",
     "LabSupportedRule",
-    "Leaf",
     "PlanDefault",
     "PlanRule",
     "PossibleRule",
@@ -77,84 +60,11 @@ __all__ = [
     "UmnRule",
     "UnitConversion",
     "Workup",
-    "fact_name_problem",
+    "WorkupAfterDiagnosis",
 ]
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Label = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-def _alternatives(values: Iterable[str]) -> str:
-    return "(?:" + "|".join(re.escape(value) for value in values) + ")"
-
-
-_REGIONS = _alternatives(Region)
-_SIGNS = _alternatives([*LmnSign, *UmnSign])
-_TESTS = _alternatives(InvestigationId)
-
-#: The fact names a condition may use, as full-match patterns. ``engine/rules.py`` resolves
-#: each; a unit test proves every pattern resolves. Values are bool, number, text or unknown.
-FACT_PATTERNS: tuple[str, ...] = (
-    # a history/examination finding: true present, false looked for and absent
-    rf"finding\.{_alternatives(FindingId)}",
-    # an examination sign in one region or in any examined region
-    rf"exam\.(?:{_REGIONS}|any)\.{_SIGNS}",
-    # the involvement of a region as engine/regions.py concluded it
-    rf"region\.{_REGIONS}\.(?:umn|lmn|involved)",
-    # how many regions show UMN / LMN involvement (unknown when no region was assessed)
-    r"regions\.(?:umn_count|lmn_count)",
-    # needle EMG and nerve conduction: whether recorded, and the study-wide findings
-    r"emg\.(?:done|motor_conduction_block|sensory_conduction_abnormal|myopathic_units"
-    r"|rns_decrement|post_exercise_increment)",
-    # an investigation: status (not_done, pending, done), qualitative result, value in the
-    # canonical unit, and whether the value lies below / above the lab's reference range
-    rf"test\.{_TESTS}\.(?:status|result|value|below_range|above_range)",
-    # the classification of a genetic result for one gene (record.genetics)
-    r"gene\.[A-Za-z0-9_-]+",
-    r"patient\.(?:sex|age_years|onset_site|progressive|diagnosed|months_since_onset)",
-    r"family_history\.(?:als|ftd)",
-    rf"risk_factor\.{_alternatives(RiskFactorId)}",
-    r"criteria\.gold_coast\.met",
-)
-_FACT_NAME = re.compile("|".join(f"(?:{pattern})" for pattern in FACT_PATTERNS))
-
-
-def fact_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a fact a diagnosis condition may use, or None when it is one."""
-    if _FACT_NAME.fullmatch(name):
-        return None
-    return f"unknown fact {name!r}; see FACT_PATTERNS in knowledge/diagnosis.py"
-
-
-class DiagnosisFactTest(FactTest):
-    """A fact test of the diagnosis section: the fact is one of :data:`FACT_PATTERNS` and a
-    bound is a number (in the fact's canonical unit; this section names no thresholds)."""
-
-    @field_validator("fact")
-    @classmethod
-    def _known_fact(cls, name: str) -> str:
-        problem = fact_name_problem(name)
-        if problem:
-            raise ValueError(problem)
-        return name
-
-    @model_validator(mode="after")
-    def _numeric_bound(self) -> DiagnosisFactTest:
-        comparison = self.comparison
-        if comparison is not None and isinstance(comparison[1], str):
-            raise ValueError(f"fact {self.fact}: compare with a number, not {comparison[1]!r}")
-        return self
-
-
-Leaf = Annotated[Annotated[DiagnosisFactTest, Tag("fact")], leaf_kinds({"fact": DiagnosisFactTest})]
-#: A condition of a diagnosis rule (see ``knowledge/conditions.py``).
-Condition = Annotated[
-    Annotated[AllOf[Leaf], Tag("all")]
-    | Annotated[AnyOf[Leaf], Tag("any")]
-    | Annotated[NotOf[Leaf], Tag("not")]
-    | Annotated[Leaf, Tag("leaf")],
-    COMBINATORS,
-]
 
 
 # --- regions ---------------------------------------------------------------------------------
@@ -276,10 +186,9 @@ class PossibleRule(Cited):
 
 class FamilialRule(Cited):
     """Clinically definite familial ALS, laboratory-supported: UMN+LMN in one region and a
-    variant of one of ``genes`` classified as one of ``results``."""
+    causal variant (the knowledge base's one definition) of one of ``genes``."""
 
     genes: Annotated[tuple[str, ...], Field(min_length=1)]
-    results: Annotated[tuple[GeneticResult, ...], Field(min_length=1)]
 
 
 class ElEscorialRules(Cited):
@@ -346,6 +255,14 @@ class Workup(Cited):
         if (self.unless is None) != (self.unless_reason is None):
             raise ValueError("unless and unless_reason are given together")
         return self
+
+
+class WorkupAfterDiagnosis(Cited):
+    """Once ``when`` holds (the diagnosis is established and nothing new casts doubt on it),
+    work-up investigations never recorded are no longer recommended; ``reason`` says why."""
+
+    when: Condition
+    reason: Text
 
 
 class PlanRule(Cited):
@@ -423,25 +340,9 @@ class DiagnosisRules(Frozen):
     region_rules: RegionRules
     criteria: CriteriaRules
     units: tuple[UnitConversion, ...]
+    workup_after_diagnosis: WorkupAfterDiagnosis
     investigations: tuple[Investigation, ...]
     differentials: tuple[Differential, ...]
-
-    # Lookups by id, built once with the tuples they index (a ``model_copy`` that replaces a
-    # tuple keeps the old index, which is then ignored).
-    _investigations: tuple[tuple[Investigation, ...], dict[str, Investigation]] | None = (
-        PrivateAttr(default=None)
-    )
-    _differentials: tuple[tuple[Differential, ...], dict[str, Differential]] | None = PrivateAttr(
-        default=None
-    )
-    _units: tuple[tuple[UnitConversion, ...], dict[str, UnitConversion]] | None = PrivateAttr(
-        default=None
-    )
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._investigations = (self.investigations, _first_by(self.investigations, "id"))
-        self._differentials = (self.differentials, _first_by(self.differentials, "id"))
-        self._units = (self.units, _first_by(self.units, "investigation"))
 
     @model_validator(mode="after")
     def _complete_and_consistent(self) -> DiagnosisRules:
@@ -465,30 +366,29 @@ class DiagnosisRules(Frozen):
             raise _fault(("units",), "one conversion per investigation")
         return self
 
+    @indexed
+    def investigation_by_id(self) -> dict[str, Investigation]:
+        return {investigation.id.value: investigation for investigation in self.investigations}
+
+    @indexed
+    def differential_by_id(self) -> dict[str, Differential]:
+        return {differential.id.value: differential for differential in self.differentials}
+
+    @indexed
+    def conversion_by_investigation(self) -> dict[str, UnitConversion]:
+        return {conversion.investigation.value: conversion for conversion in self.units}
+
     def investigation(self, investigation_id: str) -> Investigation:
         """The investigation with this id (every vocabulary investigation is present)."""
-        return by_id(self, "_investigations", self.investigations, investigation_id)
+        return self.investigation_by_id[investigation_id]
 
     def differential(self, differential_id: str) -> Differential:
         """The differential with this id (every vocabulary differential is present)."""
-        return by_id(self, "_differentials", self.differentials, differential_id)
+        return self.differential_by_id[differential_id]
 
     def conversion(self, investigation_id: str) -> UnitConversion | None:
         """The unit conversion of a numeric investigation, if it has one."""
-        memo: tuple[tuple[UnitConversion, ...], dict[str, UnitConversion]] | None = private(
-            self, "_units"
-        )
-        if memo is not None and memo[0] is self.units:
-            return memo[1].get(investigation_id)
-        return next((c for c in self.units if c.investigation == investigation_id), None)
-
-
-def _first_by(items: Iterable[Any], attribute: str) -> dict[str, Any]:
-    """Items by the value of one attribute, the first item of each value."""
-    index: dict[str, Any] = {}
-    for item in items:
-        index.setdefault(getattr(item, attribute), item)
-    return index
+        return self.conversion_by_investigation.get(investigation_id)
 
 
 def _every_id_once(field: str, ids: Sequence[str], vocabulary: Iterable[StrEnum]) -> None:

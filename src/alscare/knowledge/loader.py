@@ -5,6 +5,7 @@ Layout of a content directory::
     about.yaml          editorial metadata (Editorial)
     sources.yaml        {sources: [...]} the source registry (Source)
     topic/*.yaml        section ``topic``      (knowledge.topic.Topic)
+    rules/*.yaml        section ``rules``      (knowledge.rules.RuleLibrary)
     scoring/*.yaml      section ``scoring``    (knowledge.scoring.ScoringParameters)
     diagnosis/*.yaml    section ``diagnosis``  (knowledge.diagnosis.DiagnosisRules)
     treatment/*.yaml    section ``treatment``  (knowledge.treatment.TreatmentRules)
@@ -28,10 +29,11 @@ from pydantic import BaseModel, ValidationError
 
 from alscare.errors import KnowledgeError
 from alscare.knowledge.models import Editorial, KnowledgeBase, Source, cited_statements
+from alscare.knowledge.program import rule_problems
 
 __all__ = ["default_knowledge", "load_knowledge"]
 
-SECTIONS = ("topic", "scoring", "diagnosis", "treatment")
+SECTIONS = ("topic", "rules", "scoring", "diagnosis", "treatment")
 
 
 class _Document:
@@ -165,7 +167,22 @@ def load_knowledge(directory: Path | Traversable | None = None) -> KnowledgeBase
     }
     kb = KnowledgeBase(about=about, sources=sources, **sections)
     _check_sources(kb, documents)
+    _check_rules(kb, documents)
+    kb.program  # noqa: B018 - compile every condition now, at load, not in the first assessment
     return kb
+
+
+def _check_rules(kb: KnowledgeBase, documents: dict[str, _Document]) -> None:
+    problems = rule_problems(kb)
+    if problems:
+        first = problems[0]
+        section, *rest = first.path
+        raise KnowledgeError(
+            documents[section].file_of(tuple(rest), f"{section}/"),
+            rest[1] if len(rest) > 1 else None,
+            ".".join(first.path),
+            first.reason,
+        )
 
 
 def _section_model(section: str) -> type[BaseModel]:

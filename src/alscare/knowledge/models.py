@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 
 from alscare.knowledge.base import Cited, Frozen, SourceId
 from alscare.knowledge.diagnosis import DiagnosisRules
+from alscare.knowledge.program import Program, program_of
+from alscare.knowledge.rules import RuleLibrary
 from alscare.knowledge.scoring import ScoringParameters
 from alscare.knowledge.topic import Topic
 from alscare.knowledge.treatment import TreatmentRules
@@ -40,6 +42,7 @@ class Source(Frozen):
         "consensus",
         "reference",
         "code",
+        "convention",
     ]
     citation: Annotated[str, Field(min_length=10)]
     year: Annotated[int, Field(ge=1900, le=2100)]
@@ -92,6 +95,7 @@ class KnowledgeBase(Frozen):
     about: Editorial
     sources: tuple[Source, ...]
     topic: Topic
+    rules: RuleLibrary
     scoring: ScoringParameters
     diagnosis: DiagnosisRules
     treatment: TreatmentRules
@@ -100,11 +104,16 @@ class KnowledgeBase(Frozen):
     def version(self) -> str:
         return self.about.knowledge_version
 
+    @property
+    def program(self) -> Program:
+        """Every condition of the base compiled into Python (``knowledge/program.py``)."""
+        return program_of(self)
+
     def cited_source_ids(self) -> frozenset[str]:
         """The ids of every source some statement cites (a content test flags the others)."""
         return frozenset(
             ref.id
-            for section in (self.topic, self.scoring, self.diagnosis, self.treatment)
+            for section in (self.topic, self.rules, self.scoring, self.diagnosis, self.treatment)
             for _, statement in cited_statements(section)
             for ref in statement.sources
         )

@@ -2,8 +2,9 @@
 
 Loaded from ``content/scoring/*.yaml``. The engine (``engine/scores.py``, ``staging.py``,
 ``prognosis.py``) holds the algorithms; every item list, threshold, coefficient and knot is here,
-with its sources. A rule that compares an ALSFRS-R item with a value is an :class:`ItemAtMost`
-("item score at most N"), so ``< 4`` is written ``at_most: 3``.
+with its sources. The item rules of King's and MiToS are conditions of the rule language
+(``knowledge/rules.py``) over the latest rating's items (``alsfrs_r.<item>``), so ``< 4`` is
+written ``at_most: 3``.
 """
 
 from __future__ import annotations
@@ -13,27 +14,19 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, model_validator
 
 from alscare.knowledge.base import Cited, Frozen
-from alscare.schemas.vocabulary import (
-    AlsfrsItem,
-    FindingId,
-    KingsStage,
-    LmnSign,
-    OnsetSite,
-    Region,
-    UmnSign,
-)
+from alscare.knowledge.rules import Condition
+from alscare.schemas.vocabulary import AlsfrsItem, KingsStage
 
 __all__ = [
     "AlsfrsRDefinition",
     "AlsfrsRDomains",
+    "EncalsApplicability",
     "EncalsBaseline",
     "EncalsInput",
     "EncalsModel",
     "EncalsPredictor",
-    "ItemAtMost",
     "KingsAlsfrsRRegion",
     "KingsAlsfrsRRules",
-    "KingsClinicalInvolvement",
     "KingsClinicalRegion",
     "KingsClinicalRules",
     "MitosDomain",
@@ -44,9 +37,6 @@ __all__ = [
     "ScoringParameters",
 ]
 
-ItemScore = Annotated[int, Field(ge=0, le=4)]
-Item5Form = Literal["5a", "5b"]
-InterventionName = Literal["niv", "gastrostomy", "tracheostomy"]
 EncalsInput = Literal[
     "age_at_onset_years",
     "diagnostic_delay_months",
@@ -115,62 +105,44 @@ class ProgressionBands(Cited):
         return self
 
 
-class ItemAtMost(Frozen):
-    """An ALSFRS-R item scored at most ``at_most``; with ``item_5_form`` it applies only when
-    item 5 was rated in that form (5a without, 5b with a gastrostomy)."""
-
-    item: AlsfrsItem
-    at_most: ItemScore
-    item_5_form: Item5Form | None = None
-
-
 class KingsAlsfrsRRegion(Frozen):
-    """A King's region and the items that show it is involved (any one suffices)."""
+    """A King's region and when the latest rating shows it involved."""
 
     id: Literal["bulbar", "upper_limb", "lower_limb"]
-    involved_if_any: Annotated[tuple[ItemAtMost, ...], Field(min_length=1)]
+    when: Condition
 
 
 class KingsAlsfrsRRules(Cited):
     """King's stage estimated from one ALSFRS-R rating (Balendra): 4B, then 4A, then regions."""
 
-    niv_if_any: Annotated[tuple[ItemAtMost, ...], Field(min_length=1)]
-    gastrostomy_form: Item5Form
+    niv: Condition
+    gastrostomy: Condition
     regions: Annotated[tuple[KingsAlsfrsRRegion, ...], Field(min_length=1, max_length=3)]
     zero_regions_stage: KingsStage
 
 
 class KingsClinicalRegion(Frozen):
-    """A King's clinical region and the record facts that show its functional involvement."""
+    """A King's clinical region and when the record shows its functional involvement."""
 
     id: Literal["bulbar", "upper_limb", "lower_limb", "diaphragmatic"]
-    exam_regions: tuple[Region, ...] = ()
-    onset_sites: tuple[OnsetSite, ...] = ()
-    findings: tuple[FindingId, ...] = ()
-
-
-class KingsClinicalInvolvement(Cited):
-    """How the record's exam, findings and onset site map onto the King's regions."""
-
-    exam_signs: Annotated[tuple[LmnSign | UmnSign, ...], Field(min_length=1)]
-    regional_findings: tuple[FindingId, ...] = ()
-    regions: Annotated[tuple[KingsClinicalRegion, ...], Field(min_length=1)]
+    when: Condition
 
 
 class KingsClinicalRules(Cited):
-    """King's clinical stage from milestones (Roche): regions, diagnosis, interventions."""
+    """King's clinical stage from milestones (Roche): regions, diagnosis, interventions. The
+    need for an intervention counts from when it was provided, trialled or refused."""
 
-    gastrostomy_need: Annotated[tuple[InterventionName, ...], Field(min_length=1)]
-    ventilation_need: Annotated[tuple[InterventionName, ...], Field(min_length=1)]
-    involvement: KingsClinicalInvolvement
+    ventilation_need: Condition
+    gastrostomy_need: Condition
+    regions: Annotated[tuple[KingsClinicalRegion, ...], Field(min_length=1)]
+    involvement: Cited
 
 
 class MitosDomain(Frozen):
-    """A MiToS functional domain, lost when any (or all) of its conditions hold."""
+    """A MiToS functional domain and when the latest rating shows it lost."""
 
     id: Literal["movement", "swallowing", "communicating", "breathing"]
-    combine: Literal["any", "all"]
-    conditions: Annotated[tuple[ItemAtMost, ...], Field(min_length=1)]
+    when: Condition
 
 
 class MitosRules(Cited):
@@ -213,12 +185,31 @@ class EncalsBaseline(Frozen):
         return self
 
 
-class EncalsModel(Cited):
-    """The ENCALS survival model (Westeneng 2018): predictors, baseline and report times."""
+class EncalsApplicability(Cited):
+    """Where the model's numbers are credible enough to counsel with.
 
+    Below ``min_diagnostic_delay_months`` the delay transform turns (shorter delays would
+    predict longer survival); inputs measured more than ``input_window_months`` from the
+    diagnosis date are not inputs at diagnosis.
+    """
+
+    min_diagnostic_delay_months: Annotated[float, Field(gt=0)]
+    input_window_months: Annotated[float, Field(gt=0)]
+    delay: Cited
+    window: Cited
+
+
+class EncalsModel(Cited):
+    """The ENCALS survival model (Westeneng 2018): predictors, baseline, report times, the
+    event it predicts and where it applies. ``conditional_months`` are the horizons of the
+    survival conditional on being event-free on the assessment date."""
+
+    event: Annotated[str, Field(min_length=1, max_length=200)]
     predictors: tuple[EncalsPredictor, ...]
     baseline: EncalsBaseline
     survival_months: Annotated[tuple[Annotated[int, Field(gt=0)], ...], Field(min_length=1)]
+    conditional_months: Annotated[tuple[Annotated[int, Field(gt=0)], ...], Field(min_length=1)]
+    applicability: EncalsApplicability
 
     @model_validator(mode="after")
     def _each_input_once(self) -> EncalsModel:

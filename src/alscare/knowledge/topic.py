@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from alscare.knowledge.base import Cited, Frozen, SourceId, private
+from alscare.knowledge.base import Cited, Frozen, SourceId, indexed
 from alscare.schemas.vocabulary import DifferentialId, FindingId, Region, RiskFactorId
 
 __all__ = [
@@ -65,8 +65,9 @@ class Finding(Cited):
     """A finding of history or examination: a diagnostic factor, a further sign or a red flag.
 
     ``region`` is the body region the finding belongs to (null: any region). ``exam_sign`` names
-    the examination sign (record.exam) that is the same thing, looked for in ``region`` or, when
-    that is null, in every region. ``suggests`` lists differentials a red flag points to.
+    the examination sign that is the same thing, looked for in ``region`` or, when that is null,
+    in every region; ``screen_field`` names the field of the cognitive screens that is the same
+    thing (ftd). ``suggests`` lists differentials a red flag points to.
     """
 
     id: FindingId
@@ -78,6 +79,7 @@ class Finding(Cited):
     indicates: tuple[Indication, ...] = ()
     note: Text
     exam_sign: ExamSign | None = None
+    screen_field: Literal["ftd", "behaviour_change"] | None = None
     suggests: tuple[DifferentialId, ...] = ()
 
     @model_validator(mode="after")
@@ -138,19 +140,10 @@ class Topic(Frozen):
     risk_factors: tuple[RiskFactor, ...]
     guidelines: Annotated[tuple[Guideline, ...], Field(min_length=1)]
 
-    # Finding labels by id, built once with the findings they index (a ``model_copy`` that
-    # replaces ``findings`` keeps the old index, which is then ignored).
-    _labels: tuple[tuple[Finding, ...], dict[str, str]] | None = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._labels = (self.findings, _labels(self.findings))
-
+    @indexed
     def finding_labels(self) -> Mapping[str, str]:
         """Each finding's label by finding id."""
-        memo: tuple[tuple[Finding, ...], dict[str, str]] | None = private(self, "_labels")
-        if memo is not None and memo[0] is self.findings:
-            return memo[1]
-        return _labels(self.findings)
+        return {str(item.id): item.label for item in self.findings}
 
     @model_validator(mode="after")
     def _every_vocabulary_id_once(self) -> Topic:
@@ -166,9 +159,18 @@ class Topic(Frozen):
             )
         return self
 
+    @indexed
+    def finding_by_id(self) -> dict[str, Finding]:
+        return {item.id.value: item for item in self.findings}
+
+    @indexed
+    def finding_of_screen_field(self) -> dict[str, Finding]:
+        """The finding that is the same thing as each field of the cognitive screens."""
+        return {item.screen_field: item for item in self.findings if item.screen_field}
+
     def finding(self, finding_id: str) -> Finding:
         """The finding with this id (every vocabulary finding is present)."""
-        return next(item for item in self.findings if item.id == finding_id)
+        return self.finding_by_id[finding_id]
 
     def findings_of_kind(self, *kinds: FindingKind) -> tuple[Finding, ...]:
         """The findings of the given kinds, in topic order."""
@@ -217,7 +219,3 @@ def _fault(location: tuple[str | int, ...], message: str, item_id: str | None = 
     return ValidationError.from_exception_data(
         "Topic", [InitErrorDetails(type=error, loc=location, input=None)]
     )
-
-
-def _labels(findings: tuple[Finding, ...]) -> dict[str, str]:
-    return {str(item.id): item.label for item in findings}

@@ -6,6 +6,13 @@ autoescaping on. All wording about the patient comes from the assessment (its ``
 ``missing`` and values), every statement's sources are numbered in order of first citation, and
 the sources section prints those numbers with the full citations of the knowledge base. The
 only markup not escaped is the charts' SVG, which :mod:`alscare.plots` builds and escapes.
+
+The letter shows what the terminal and the web pages show: each score's date and its stale or
+implausible flag with why, the stages (5 after death), the course of each region, the ENCALS
+event, whether the model applies and the survival from the assessment date, and an *unverified*
+tag on every conclusion resting on a rule that could not be checked against its source. It is
+the clinic's own letter, so its header names the patient (``identity``: name and hospital
+numbers) beside the record id; nothing else in it does.
 """
 
 from __future__ import annotations
@@ -77,6 +84,10 @@ _KINGS_METHODS = {
 }
 _SEX_NOUNS = {"female": "woman", "male": "man"}
 _PERCENT = 100
+_UNVERIFIED = ("unverified", "unverified")  # (css class, text) of the tag
+_DEATH_STAGE = {"5": "5 (death)"}
+_NOT_AVAILABLE = "not available"
+_NOT_SEEN = "not seen"
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,20 @@ class Row:
     value: str
     note: str = ""
     part: bool = False  # a part of the row above it (ALSFRS-R domains)
+    flags: tuple[str, ...] = ()  # "stale", "implausible"
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """One region: UMN and LMN now, the LMN evidence, and when each first showed."""
+
+    region: str
+    umn: str
+    lmn: str
+    evidence: str
+    first_umn: str
+    first_lmn: str
+    verified: bool
 
 
 @dataclass(frozen=True)
@@ -134,11 +159,16 @@ class Letter:
     alerts: tuple[Item, ...]
     scores: tuple[Row, ...]
     scores_item: Item
+    score_flags: tuple[str, ...]
     staging: tuple[Item, ...]
-    regions: tuple[tuple[str, str, str, str], ...]
+    regions: tuple[RegionRow, ...]
+    regions_refs: tuple[Ref, ...]
     criteria: tuple[Item, ...]
     prognosis: Item
+    event: str
     survival: tuple[tuple[str, str], ...]
+    conditional: str
+    conditional_survival: tuple[tuple[str, str], ...]
     prognosis_inputs: tuple[Row, ...]
     differentials: tuple[Item, ...]
     investigations: tuple[Item, ...]
@@ -232,36 +262,58 @@ def _number(value: float, decimals: int = 1) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _age_years(record: PatientRecord, as_of: dt.date) -> int | None:
+def _death_date(record: PatientRecord, as_of: dt.date) -> dt.date | None:
+    """The date of death, when it is known on the assessment date."""
+    return record.death.date if record.death and record.death.date <= as_of else None
+
+
+def _age_years(record: PatientRecord, on: dt.date) -> int | None:
     if record.birth_date:
-        before_birthday = (as_of.month, as_of.day) < (
-            record.birth_date.month,
-            record.birth_date.day,
-        )
-        return as_of.year - record.birth_date.year - before_birthday
-    if record.age_years is not None:
-        return int(record.age_years)
+        before_birthday = (on.month, on.day) < (record.birth_date.month, record.birth_date.day)
+        return on.year - record.birth_date.year - before_birthday
+    if record.age_years is not None and record.age_on is not None:
+        return int(record.age_years + (on - record.age_on).days / 365.25)
     return None
 
 
 def _header(record: PatientRecord, assessment: Assessment) -> tuple[Row, ...]:
-    age = _age_years(record, assessment.as_of)
+    died = _death_date(record, assessment.as_of)
+    age = _age_years(record, died or assessment.as_of)
     born = f" (born {record.birth_date})" if record.birth_date else ""
-    return (
+    rows = [
         Row("Patient", record.id),
+        *_identity_rows(record),
         Row("Sex", record.sex.value if record.sex else "not recorded"),
-        Row("Age", f"{age} years{born}" if age is not None else "not recorded"),
+        Row(
+            "Age at death" if died else "Age",
+            f"{age} years{born}" if age is not None else "not recorded",
+        ),
+        *((Row("Died", str(died)),) if died else ()),
         Row("Jurisdiction", record.jurisdiction.value if record.jurisdiction else "not recorded"),
         Row("Date of assessment", str(assessment.as_of)),
         Row("Knowledge version", assessment.knowledge_version),
-    )
+    ]
+    return tuple(rows)
+
+
+def _identity_rows(record: PatientRecord) -> tuple[Row, ...]:
+    """Who the patient is: the clinic's letter names them (the assessment never does)."""
+    identity = record.identity
+    if identity is None:
+        return ()
+    name = (Row("Name", identity.name),) if identity.name else ()
+    return (*name, *(Row(number.system, number.value) for number in identity.identifiers))
 
 
 def _summary(record: PatientRecord, assessment: Assessment, names: dict[str, str]) -> str:
-    age = _age_years(record, assessment.as_of)
+    died = _death_date(record, assessment.as_of)
+    age = _age_years(record, died or assessment.as_of)
     noun = _SEX_NOUNS.get(record.sex.value if record.sex else "", "person")
+    verb = "was" if died else "is"
     who = (
-        f"{record.id} is a {age}-year-old {noun}" if age is not None else f"{record.id} is a {noun}"
+        f"{record.id} {verb} a {age}-year-old {noun}"
+        if age is not None
+        else f"{record.id} {verb} a {noun}"
     )
     onset = record.symptom_onset
     if onset and onset.date and onset.date <= assessment.as_of:
@@ -270,6 +322,8 @@ def _summary(record: PatientRecord, assessment: Assessment, names: dict[str, str
     if record.diagnosis_date and record.diagnosis_date <= assessment.as_of:
         who += f", diagnosed with ALS on {record.diagnosis_date}"
     sentences = [who + "."]
+    if died:
+        sentences.append(f"Died on {died}.")
     sentences.extend(_score_sentences(assessment.scores))
     sentences.extend(_stage_sentences(assessment))
     sentences.append(_gold_coast_sentence(assessment))
@@ -286,17 +340,25 @@ def _score_sentences(scores: Scores) -> list[str]:
             text += f", a progression rate of {scores.progression_rate:.2f} points/month{band}"
         sentences.append(text + ".")
     if scores.fvc_percent_predicted is not None:
-        sentences.append(f"FVC is {_number(scores.fvc_percent_predicted)} % predicted.")
+        date = scores.dates.get("fvc_percent_predicted")
+        when = f" ({date})" if date else ""
+        sentences.append(f"FVC is {_number(scores.fvc_percent_predicted)} % predicted{when}.")
+    if scores.stale:
+        sentences.append("Some measurements are stale: new ones are due.")
     return sentences
 
 
 def _stage_sentences(assessment: Assessment) -> list[str]:
     parts: list[str] = []
     if assessment.staging.kings.stage is not None:
-        parts.append(f"King's stage {assessment.staging.kings.stage.value}")
-    if assessment.staging.mitos is not None:
-        parts.append(f"MiToS stage {assessment.staging.mitos.stage}")
+        parts.append(f"King's stage {_stage(assessment.staging.kings.stage)}")
+    if assessment.staging.mitos is not None and assessment.staging.mitos.stage is not None:
+        parts.append(f"MiToS stage {_stage(assessment.staging.mitos.stage)}")
     return [" and ".join(parts) + "."] if parts else []
+
+
+def _stage(stage: object) -> str:
+    return _DEATH_STAGE.get(str(stage), str(stage))
 
 
 def _gold_coast_sentence(assessment: Assessment) -> str:
@@ -327,11 +389,19 @@ def _name(identifier: str, names: dict[str, str]) -> str:
     return name[:1].upper() + name[1:]
 
 
+def _checked(tags: tuple[tuple[str, str], ...], verified: bool) -> tuple[tuple[str, str], ...]:
+    """The tags of a conclusion, with the unverified tag when its rule could not be checked."""
+    return tags if verified else (*tags, _UNVERIFIED)
+
+
 def _alerts(assessment: Assessment, cite: _Citations, names: dict[str, str]) -> tuple[Item, ...]:
     return tuple(
         Item(
             _name(alert.id, names),
-            tags=((f"severity-{alert.severity.value}", f"{alert.severity.value} priority"),),
+            tags=_checked(
+                ((f"severity-{alert.severity.value}", f"{alert.severity.value} priority"),),
+                alert.verified,
+            ),
             because=alert.because,
             refs=cite.refs(alert.sources),
         )
@@ -343,7 +413,14 @@ def _scores(scores: Scores) -> tuple[Row, ...]:
     rows: list[Row] = []
     if scores.alsfrs_r:
         score = scores.alsfrs_r
-        rows.append(Row("ALSFRS-R total", f"{score.total} / 48", f"rated {score.date}"))
+        rows.append(
+            Row(
+                "ALSFRS-R total",
+                f"{score.total} / 48",
+                f"rated {score.date}",
+                flags=_flags(scores, "alsfrs_r"),
+            )
+        )
         rows.extend(
             Row(name, f"{value} / 12", "domain", part=True)
             for name, value in (
@@ -354,34 +431,73 @@ def _scores(scores: Scores) -> tuple[Row, ...]:
             )
         )
     else:
-        rows.append(Row("ALSFRS-R total", "not available"))
+        rows.append(Row("ALSFRS-R total", _NOT_AVAILABLE))
+    rate = scores.progression_rate
+    band = f" ({scores.progression_band})" if scores.progression_band else ""
     rows.append(
-        _rate_row(
+        _score_row(
+            scores,
+            "progression_rate",
             "Progression rate (ΔFS)",
-            scores.progression_rate,
-            scores.progression_band or "",
-            "from symptom onset",
+            None if rate is None else f"{rate:.2f} points/month{band}",
+            "from symptom onset to the rating of",
         )
     )
-    rows.append(_rate_row("ALSFRS-R slope", scores.alsfrs_r_slope, "", "first to latest rating"))
-    rows.append(_value_row("FVC", scores.fvc_percent_predicted, " % predicted", "latest"))
+    slope = scores.alsfrs_r_slope
     rows.append(
-        _value_row("Weight loss", scores.weight_loss_percent, " %", "from premorbid weight")
+        _score_row(
+            scores,
+            "alsfrs_r_slope",
+            "ALSFRS-R slope",
+            None if slope is None else f"{slope:.2f} points/month",
+            "first rating to the rating of",
+        )
     )
-    rows.append(_value_row("BMI", scores.bmi, " kg/m²", "latest weight"))
+    for name, label, unit, note in (
+        ("fvc_percent_predicted", "FVC", " % predicted", "measured"),
+        ("weight_loss_percent", "Weight loss", " %", "from premorbid weight, weighed"),
+        ("bmi", "BMI", " kg/m²", "weighed"),
+    ):
+        value = getattr(scores, name)
+        rows.append(
+            _score_row(
+                scores, name, label, None if value is None else f"{_number(value)}{unit}", note
+            )
+        )
     return tuple(rows)
 
 
-def _rate_row(name: str, value: float | None, band: str, note: str) -> Row:
+def _score_row(scores: Scores, name: str, label: str, value: str | None, note: str) -> Row:
+    """A score with the date of its measurement in the note and its flags."""
     if value is None:
-        return Row(name, "not available")
-    return Row(name, f"{value:.2f} points/month" + (f" ({band})" if band else ""), note)
+        return Row(label, _NOT_AVAILABLE)
+    date = scores.dates.get(name)
+    return Row(label, value, f"{note} {date}" if date else "", flags=_flags(scores, name))
 
 
-def _value_row(name: str, value: float | None, unit: str, note: str) -> Row:
-    if value is None:
-        return Row(name, "not available")
-    return Row(name, f"{_number(value)}{unit}", note)
+def _flags(scores: Scores, name: str) -> tuple[str, ...]:
+    return tuple(
+        flag
+        for flag, names in (("stale", scores.stale), ("implausible", scores.implausible))
+        if name in names
+    )
+
+
+_SCORE_NAMES = {
+    "alsfrs_r": "ALSFRS-R",
+    "progression_rate": "progression rate",
+    "alsfrs_r_slope": "ALSFRS-R slope",
+    "fvc_percent_predicted": "FVC",
+    "weight_loss_percent": "weight loss",
+    "bmi": "BMI",
+}
+
+
+def _score_flags(scores: Scores) -> tuple[str, ...]:
+    """Why each flagged score is flagged, in the assessment's words."""
+    return tuple(
+        f"{_SCORE_NAMES.get(name, _label(name))}: {note}." for name, note in scores.notes.items()
+    )
 
 
 def _staging(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
@@ -390,43 +506,61 @@ def _staging(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
     items = [
         Item(
             "King's stage",
-            tags=(
-                ("value", kings.stage.value if kings.stage else "not available"),
-                *((("note", _KINGS_METHODS[kings.method]),) if kings.method else ()),
+            tags=_checked(
+                (
+                    ("value", _stage(kings.stage) if kings.stage else _NOT_AVAILABLE),
+                    *((("note", _KINGS_METHODS[kings.method]),) if kings.method else ()),
+                ),
+                kings.verified,
             ),
             because=kings.because,
             refs=cite.refs(kings.sources),
         )
     ]
-    if staging.kings_clinical:
+    clinical = staging.kings_clinical
+    if clinical:
         items.append(
             Item(
                 "King's clinical stage",
-                tags=(("value", staging.kings_clinical.stage.value),),
-                because=staging.kings_clinical.because,
-                refs=cite.refs(staging.kings_clinical.sources),
+                tags=_checked((("value", _stage(clinical.stage)),), clinical.verified),
+                because=clinical.because,
+                refs=cite.refs(clinical.sources),
             )
         )
-    if staging.mitos:
+    mitos = staging.mitos
+    if mitos:
+        stage = _NOT_AVAILABLE if mitos.stage is None else _stage(mitos.stage)
         items.append(
             Item(
                 "MiToS stage",
-                tags=(("value", str(staging.mitos.stage)),),
-                because=staging.mitos.because,
-                refs=cite.refs(staging.mitos.sources),
+                tags=(("value", stage),),
+                because=mitos.because,
+                refs=cite.refs(mitos.sources),
             )
         )
     return tuple(items)
 
 
-def _regions(assessment: Assessment) -> tuple[tuple[str, str, str, str], ...]:
+def _regions(assessment: Assessment) -> tuple[RegionRow, ...]:
     def sign(value: bool | None) -> str:
         return "not known" if value is None else ("yes" if value else "no")
 
-    return tuple(
-        (_label(region.value), sign(status.umn), sign(status.lmn), status.lmn_source or "")
-        for region, status in assessment.regions.items()
-    )
+    course = assessment.course.regions
+    rows = []
+    for region, status in assessment.regions.items():
+        first = course.get(region)
+        rows.append(
+            RegionRow(
+                _label(region.value),
+                sign(status.umn),
+                sign(status.lmn),
+                status.lmn_source or "",
+                str(first.first_umn) if first and first.first_umn else _NOT_SEEN,
+                str(first.first_lmn) if first and first.first_lmn else _NOT_SEEN,
+                status.verified,
+            )
+        )
+    return tuple(rows)
 
 
 def _criteria(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
@@ -445,7 +579,7 @@ def _criteria(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
     return tuple(
         Item(
             title,
-            tags=(("value", value),),
+            tags=_checked((("value", value),), result.verified),
             because=result.because,
             missing=result.missing,
             refs=cite.refs(result.sources),
@@ -455,26 +589,43 @@ def _criteria(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
 
 
 def _prognosis(encals: EncalsPrognosis, cite: _Citations) -> Item:
-    if encals.median_survival_months is None:
+    if encals.applicable is False:
+        value = "not applicable to this patient"
+    elif encals.median_survival_months is None:
         value = "not computed"
     else:
         value = f"median survival {encals.median_survival_months:.1f} months from symptom onset"
     return Item(
         "ENCALS survival model",
-        tags=(("value", value),),
+        tags=_checked((("value", value),), encals.verified),
         because=encals.because,
         missing=encals.missing,
         refs=cite.refs(encals.sources),
     )
 
 
-def _survival(encals: EncalsPrognosis) -> tuple[tuple[str, str], ...]:
-    if not encals.survival:
+def _survival(survival: dict[str, float] | None) -> tuple[tuple[str, str], ...]:
+    if not survival:
         return ()
     return tuple(
         (f"{months} months", f"{round(probability * _PERCENT)} %")
-        for months, probability in sorted(encals.survival.items(), key=lambda kv: float(kv[0]))
+        for months, probability in sorted(survival.items(), key=lambda kv: float(kv[0]))
     )
+
+
+def _conditional(encals: EncalsPrognosis, as_of: dt.date) -> str:
+    """The survival from the assessment date, in words (its table is ``_survival``)."""
+    conditional = encals.conditional
+    if conditional is None:
+        if encals.median_survival_months is None:
+            return ""
+        return f"No survival from {as_of} is computed (see the reasons above)."
+    months = _number(conditional.months_since_onset)
+    text = f"For a patient free of the event on {as_of}, {months} months after onset"
+    if conditional.median_survival_months is None:
+        return f"{text}: the median survival from that date is not reached in the model."
+    remaining = _number(conditional.median_survival_months)
+    return f"{text}: median survival {remaining} more months."
 
 
 def _prognosis_inputs(encals: EncalsPrognosis) -> tuple[Row, ...]:
@@ -482,12 +633,12 @@ def _prognosis_inputs(encals: EncalsPrognosis) -> tuple[Row, ...]:
         return ()
     inputs = encals.inputs
     rows = [
-        _value_row("Age at onset", inputs.age_at_onset_years, " years", ""),
+        _value_row("Age at onset", inputs.age_at_onset_years, " years"),
         _value_row(
             "Diagnostic delay", inputs.diagnostic_delay_months, " months", "onset to diagnosis"
         ),
-        _rate_row("Progression rate (ΔFS)", inputs.progression_rate, "", ""),
-        _value_row("FVC", inputs.fvc_percent_predicted, " % predicted", ""),
+        _rate_row("Progression rate (ΔFS)", inputs.progression_rate),
+        _value_row("FVC", inputs.fvc_percent_predicted, " % predicted"),
         _flag_row("Bulbar onset", inputs.bulbar_onset),
         _flag_row("Definite ALS (revised El Escorial)", inputs.definite_el_escorial),
         _flag_row("Frontotemporal dementia", inputs.ftd),
@@ -497,8 +648,16 @@ def _prognosis_inputs(encals: EncalsPrognosis) -> tuple[Row, ...]:
     return tuple(rows)
 
 
+def _rate_row(name: str, value: float | None) -> Row:
+    return Row(name, _NOT_AVAILABLE if value is None else f"{value:.2f} points/month")
+
+
+def _value_row(name: str, value: float | None, unit: str, note: str = "") -> Row:
+    return Row(name, _NOT_AVAILABLE if value is None else f"{_number(value)}{unit}", note)
+
+
 def _flag_row(name: str, value: bool | None) -> Row:
-    return Row(name, "not available" if value is None else ("yes" if value else "no"))
+    return Row(name, _NOT_AVAILABLE if value is None else ("yes" if value else "no"))
 
 
 def _differentials(
@@ -507,7 +666,7 @@ def _differentials(
     return tuple(
         Item(
             _name(item.id, names),
-            tags=((f"level-{item.level.value}", item.level.value),),
+            tags=_checked(((f"level-{item.level.value}", item.level.value),), item.verified),
             detail=(
                 "Tests: " + ", ".join(_name(test, names) for test in item.tests)
                 if item.tests
@@ -526,7 +685,10 @@ def _investigations(
     return tuple(
         Item(
             _name(item.id, names),
-            tags=((f"status-{item.status.value}", _label(item.status.value).lower()),),
+            tags=_checked(
+                ((f"status-{item.status.value}", _label(item.status.value).lower()),),
+                item.verified,
+            ),
             detail=item.reason,
             refs=cite.refs(item.sources),
         )
@@ -542,9 +704,12 @@ def _recommendations(
         groups.setdefault(item.group, []).append(
             Item(
                 _name(item.id, names),
-                tags=(
-                    (f"action-{item.action.value}", item.action.value),
-                    ("strength", f"strength: {item.strength.replace('_', ' ')}"),
+                tags=_checked(
+                    (
+                        (f"action-{item.action.value}", item.action.value),
+                        ("strength", f"strength: {item.strength.replace('_', ' ')}"),
+                    ),
+                    item.verified,
                 ),
                 detail=item.detail or "",
                 because=item.because,
@@ -561,11 +726,14 @@ def letter(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> 
     alerts = _alerts(assessment, cite, names)
     scores_item = Item(
         "Scores",
+        tags=_checked((), assessment.scores.verified),
         because=assessment.scores.because,
         missing=assessment.scores.missing,
         refs=cite.refs(assessment.scores.sources),
     )
     staging = _staging(assessment, cite)
+    region_sources = [source for status in assessment.regions.values() for source in status.sources]
+    regions_refs = cite.refs([*region_sources, *assessment.course.sources])
     criteria = _criteria(assessment, cite)
     encals = assessment.prognosis.encals
     prognosis = _prognosis(encals, cite)
@@ -584,11 +752,16 @@ def letter(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> 
         alerts=alerts,
         scores=_scores(assessment.scores),
         scores_item=scores_item,
+        score_flags=_score_flags(assessment.scores),
         staging=staging,
         regions=_regions(assessment),
+        regions_refs=regions_refs,
         criteria=criteria,
         prognosis=prognosis,
-        survival=_survival(encals),
+        event=encals.event or "not stated",
+        survival=_survival(encals.survival),
+        conditional=_conditional(encals, assessment.as_of),
+        conditional_survival=_survival(encals.conditional.survival if encals.conditional else None),
         prognosis_inputs=_prognosis_inputs(encals),
         differentials=differentials,
         investigations=investigations,

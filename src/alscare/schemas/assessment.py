@@ -10,7 +10,6 @@ equal bytes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,10 +32,13 @@ __all__ = [
     "AlsfrsScore",
     "Assessment",
     "AwajiResult",
+    "Course",
+    "CourseRegion",
     "Criteria",
     "DiagnosticFactorStatus",
     "DifferentialResult",
     "ElEscorialResult",
+    "EncalsConditional",
     "EncalsInputs",
     "EncalsPrognosis",
     "GoldCoastResult",
@@ -56,7 +58,7 @@ ASSESSMENT_SCHEMA: Final = "alscare.assessment/v1"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class AlsfrsScore(_Model):
@@ -70,6 +72,11 @@ class AlsfrsScore(_Model):
 
 
 class Scores(_Model):
+    """The scores of the assessment date. ``dates`` gives the date of each score's measurement,
+    ``stale`` the scores older than the knowledge base's repeat window, ``implausible`` those
+    beyond its data-quality limits (shown, but not used for advice), ``notes`` why each of
+    those is flagged, in words every view shows as they are."""
+
     alsfrs_r: AlsfrsScore | None = None
     progression_rate: float | None = None
     alsfrs_r_slope: float | None = None
@@ -80,6 +87,11 @@ class Scores(_Model):
     missing: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    dates: dict[str, dt.date] = Field(default_factory=dict)
+    stale: tuple[str, ...] = ()
+    implausible: tuple[str, ...] = ()
+    notes: dict[str, str] = Field(default_factory=dict)
+    verified: bool = True
 
 
 class KingsResult(_Model):
@@ -90,6 +102,7 @@ class KingsResult(_Model):
     regions_involved: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class KingsClinicalResult(_Model):
@@ -97,10 +110,14 @@ class KingsClinicalResult(_Model):
     regions_involved: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class MitosResult(_Model):
-    stage: int = Field(ge=0, le=5)
+    """MiToS stage 0-4 from the latest rating (null when an unrated item could change it); 5
+    from the date of death."""
+
+    stage: int | None = Field(default=None, ge=0, le=5)
     domains_lost: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -118,6 +135,7 @@ class GoldCoastResult(_Model):
     missing: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class ElEscorialResult(_Model):
@@ -126,6 +144,7 @@ class ElEscorialResult(_Model):
     missing: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class AwajiResult(_Model):
@@ -133,6 +152,7 @@ class AwajiResult(_Model):
     missing: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class Criteria(_Model):
@@ -152,7 +172,21 @@ class EncalsInputs(_Model):
     c9orf72: bool | None = None
 
 
+class EncalsConditional(_Model):
+    """Survival from the assessment date for a patient event-free then: the median in months
+    from ``as_of`` and the probability of still being event-free 12, 24 months after it."""
+
+    months_since_onset: float
+    median_survival_months: float | None = None
+    survival: dict[str, float] = Field(default_factory=dict)
+
+
 class EncalsPrognosis(_Model):
+    """The ENCALS prediction. ``median_survival_months`` and ``survival`` run from symptom
+    onset; ``event`` names the composite endpoint predicted; ``applicable: false`` (numbers
+    null, ``because`` says why) outside the model's credible range; ``conditional`` is null
+    after the event."""
+
     linear_predictor: float | None = None
     median_survival_months: float | None = None
     survival: dict[str, float] | None = None
@@ -160,6 +194,10 @@ class EncalsPrognosis(_Model):
     missing: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    event: str | None = None
+    applicable: bool | None = None
+    conditional: EncalsConditional | None = None
+    verified: bool = True
 
 
 class Prognosis(_Model):
@@ -179,6 +217,21 @@ class RegionStatus(_Model):
     lmn_emg_el_escorial: bool | None = None
     because: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    verified: bool = True
+
+
+class CourseRegion(_Model):
+    """When a region first showed UMN and LMN signs (examination; LMN also EMG)."""
+
+    first_umn: dt.date | None = None
+    first_lmn: dt.date | None = None
+
+
+class Course(_Model):
+    """How the disease spread, from the dated examinations and EMG studies."""
+
+    regions: dict[Region, CourseRegion] = Field(default_factory=dict)
     sources: tuple[str, ...] = ()
 
 
@@ -206,6 +259,7 @@ class DifferentialResult(_Model):
     tests: tuple[str, ...] = ()
     because: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class InvestigationPlanItem(_Model):
@@ -213,6 +267,7 @@ class InvestigationPlanItem(_Model):
     status: InvestigationStatus
     reason: str
     sources: tuple[str, ...] = ()
+    verified: bool = True
 
 
 class Recommendation(_Model):
@@ -249,6 +304,7 @@ class Assessment(_Model):
     criteria: Criteria = Field(default_factory=Criteria)
     prognosis: Prognosis = Field(default_factory=Prognosis)
     regions: dict[Region, RegionStatus] = Field(default_factory=dict)
+    course: Course = Field(default_factory=Course)
     diagnostic_factors: tuple[DiagnosticFactorStatus, ...] = ()
     risk_factors: tuple[RiskFactorStatus, ...] = ()
     differentials: tuple[DifferentialResult, ...] = ()
@@ -258,7 +314,9 @@ class Assessment(_Model):
     missing: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     def cited_sources(self) -> tuple[str, ...]:
         """Every source id any conclusion cites, once each, in order of first citation."""
@@ -267,14 +325,13 @@ class Assessment(_Model):
         return tuple(found)
 
     def to_json(self) -> str:
-        """The canonical JSON text: field order as declared, two-space indent, final newline."""
-        data = self.model_dump(mode="json", by_alias=True)
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        """The canonical JSON text: field order as declared, two-space indent, final newline
+        (no NaN or infinity can be in it: the models refuse them)."""
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
 
     def to_json_line(self) -> str:
         """The same content on one line, for JSON Lines output."""
-        data = self.model_dump(mode="json", by_alias=True)
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return self.model_dump_json(by_alias=True)
 
 
 def _collect_sources(node: object, found: dict[str, None]) -> None:

@@ -1,294 +1,256 @@
-"""The patient record, version 1 (``alscare.patient/v1``): the one input format of alscare.
+"""The patient record, version 2 (``alscare.patient/v2``): the longitudinal record.
 
-Every model is frozen and forbids unknown fields. ``null`` and an absent key both mean "not
-recorded"; nothing is defaulted to a clinical value. Quantities carry their unit in the field
-name (``height_cm``, ``snip_cmh2o``) or, for tests and labs, in an explicit ``unit`` checked
-against the units that test is reported in. Use :func:`parse_record` at the edges: it returns a
-record or raises :class:`~alscare.errors.RecordError` with one JSON pointer per problem.
+Every clinical observation is a dated entry of a series, so the record follows a patient through
+years of clinic visits and an assessment on any past date sees only what was known on that date.
+``identity`` says who the patient is, for the clinic only: it is never copied into an assessment.
+Use :func:`alscare.schemas.records.parse_record` at the edges: it reads v1 and v2 alike, returns a
+v2 record or raises :class:`~alscare.errors.RecordError` with one JSON pointer per problem.
+
+alscare's extensions of the published v2 shape are optional fields that only say how a record
+was upgraded from v1: ``date_inferred`` on an entry whose v1 original had no date (it is then
+dated on the record's latest date) and ``gastrostomy_assumed`` on a rating whose v1 original did
+not say whether item 5 was rated as 5a or 5b (taken as 5a).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from alscare.errors import Problem, RecordError
+from alscare.errors import Problem
+from alscare.schemas.common import (
+    DateProblems,
+    EmgRegion,
+    ExamRegion,
+    FamilyHistory,
+    GeneticResultEntry,
+    LabValue,
+    Model,
+    RespiratoryMeasurement,
+    Score,
+    SymptomOnset,
+    TestEntry,
+    WeightEntry,
+)
 from alscare.schemas.vocabulary import (
     AlsfrsItem,
+    CareKind,
     FindingId,
-    GeneticResult,
-    InvestigationId,
+    InterventionEvent,
+    InterventionKind,
     Jurisdiction,
-    LabId,
-    OnsetSite,
-    Position,
     Region,
-    RespiratorySymptom,
     RiskFactorId,
     Sex,
     Side,
-    TestResult,
+    StopReason,
 )
 
 __all__ = [
     "PATIENT_SCHEMA",
-    "TEST_UNITS",
+    "SERIES",
     "AlsfrsRating",
-    "Care",
-    "Cognition",
-    "Emg",
-    "EmgRegion",
-    "ExamRegion",
-    "FamilyHistory",
+    "CareEvent",
+    "CognitionEntry",
+    "Death",
+    "EmgStudy",
+    "Examination",
     "Finding",
-    "GeneticResultEntry",
-    "Intervention",
-    "Interventions",
-    "LabValue",
+    "Identifier",
+    "Identity",
+    "InterventionRecord",
     "Medication",
     "PatientRecord",
-    "RespiratoryMeasurement",
-    "SymptomOnset",
-    "TestEntry",
-    "WeightEntry",
-    "parse_record",
-    "parse_record_json",
 ]
 
-PATIENT_SCHEMA: Final = "alscare.patient/v1"
+PATIENT_SCHEMA: Final = "alscare.patient/v2"
 
-# The units each numeric test or lab may be reported in. A value in any other unit is rejected,
-# so the engine never compares numbers in different units.
-TEST_UNITS: dict[str, tuple[str, ...]] = {
-    InvestigationId.VITAMIN_B12: ("pg/mL", "pmol/L", "ng/L"),
-    InvestigationId.CREATINE_KINASE: ("U/L", "IU/L"),
-    InvestigationId.COPPER: ("umol/L", "ug/dL"),
-    InvestigationId.CALCIUM_PTH: ("mmol/L", "mg/dL"),
-    InvestigationId.HEXOSAMINIDASE_A: ("nmol/h/mg", "%"),
-    InvestigationId.AR_CAG_REPEAT: ("repeats",),
-    LabId.ALT: ("U/L", "IU/L"),
-    LabId.AST: ("U/L", "IU/L"),
-    LabId.NEUTROPHILS: ("10^9/L",),
-}
-
-Score = Annotated[int, Field(ge=0, le=4)]
-Percent = Annotated[float, Field(ge=0, le=100)]
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+class Identifier(Model):
+    """A hospital or national number: the issuing system (MRN, NHS, ...) and the value."""
+
+    system: Annotated[str, Field(min_length=1, max_length=64)]
+    value: Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class SymptomOnset(_Model):
-    date: dt.date | None = None
-    site: OnsetSite | None = None
+class Identity(Model):
+    """Who the patient is; for the clinic only, never in an assessment or a de-identified
+    export."""
+
+    name: Text | None = None
+    identifiers: tuple[Identifier, ...] = ()
+
+    @field_validator("identifiers", mode="before")
+    @classmethod
+    def _null_is_none_recorded(cls, value: Any) -> Any:
+        return () if value is None else value
 
 
-class Finding(_Model):
-    """A history or examination finding; ``present: false`` records that it was looked for."""
+class Finding(Model):
+    """A history or examination finding on a date; ``present: false`` records that it was
+    looked for and not found."""
 
     id: FindingId
     present: bool
     region: Region | None = None
     side: Side | None = None
-    date: dt.date | None = None
+    date: dt.date
+    date_inferred: bool = False
 
 
-class ExamRegion(_Model):
-    """Signs found in one region; a sign left out or ``null`` was not found or not recorded."""
+class Examination(Model):
+    """One examination: the signs of each region examined. A region left out or ``null`` was
+    not examined; ``{}`` was examined and showed nothing."""
 
-    weakness: bool | None = None
-    wasting: bool | None = None
-    fasciculations: bool | None = None
-    hyperreflexia: bool | None = None
-    pathological_reflexes: bool | None = None
-    spasticity: bool | None = None
-    slowed_movements: bool | None = None
+    date: dt.date
+    regions: dict[Region, ExamRegion | None]
+    date_inferred: bool = False
+
+    @field_validator("regions")
+    @classmethod
+    def _some_region_examined(
+        cls, regions: dict[Region, ExamRegion | None]
+    ) -> dict[Region, ExamRegion | None]:
+        if all(signs is None for signs in regions.values()):
+            raise ValueError("an examination examines at least one region")
+        return regions
+
+    def examined(self) -> dict[Region, ExamRegion]:
+        return {region: signs for region, signs in self.regions.items() if signs is not None}
 
 
-class EmgRegion(_Model):
-    """Needle EMG in one region: the changes seen and in how many muscles (different roots
-    and nerves) they were seen."""
+class EmgStudy(Model):
+    """One needle EMG and nerve conduction study. The study-wide findings are ``null`` when not
+    recorded; ``rns_decrement`` and ``post_exercise_increment`` are ``null`` when repetitive
+    nerve stimulation was not done."""
 
-    chronic_neurogenic: bool | None = None
-    active_denervation: bool | None = None
-    fasciculation_potentials: bool | None = None
-    muscles: Annotated[int, Field(ge=0, le=100)] | None = None
-
-
-class Emg(_Model):
-    date: dt.date | None = None
+    date: dt.date
     regions: dict[Region, EmgRegion | None] = Field(default_factory=dict)
+    motor_conduction_block: bool | None = None
+    sensory_conduction_abnormal: bool | None = None
+    myopathic_units: bool | None = None
+    rns_decrement: bool | None = None
+    post_exercise_increment: bool | None = None
+    date_inferred: bool = False
 
     @field_validator("regions", mode="before")
     @classmethod
     def _null_regions_are_none_recorded(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    motor_conduction_block: bool | None = None
-    sensory_conduction_abnormal: bool | None = None
-    myopathic_units: bool | None = None
-    rns_decrement: bool | None = None
-    post_exercise_increment: bool | None = None
 
-
-class TestEntry(_Model):
-    """One investigation result: qualitative (``result``) and/or numeric (``value`` + ``unit``).
-
-    ``lower_limit`` and ``upper_limit`` are the reporting laboratory's reference range, in the
-    same unit as ``value``; where a rule has no published threshold it compares with these.
-    """
-
-    id: InvestigationId
-    date: dt.date | None = None
-    result: TestResult | None = None
-    value: float | None = None
-    unit: str | None = None
-    lower_limit: float | None = None
-    upper_limit: float | None = None
-    finding: Annotated[str, Field(max_length=500)] | None = None
-
-    @model_validator(mode="after")
-    def _unit_matches_test(self) -> TestEntry:
-        _check_unit(self.id, self.value, self.unit)
-        return self
-
-
-class GeneticResultEntry(_Model):
-    gene: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
-    result: GeneticResult
-    variant: Annotated[str, Field(max_length=200)] | None = None
-    date: dt.date | None = None
-
-
-class FamilyHistory(_Model):
-    als: bool | None = None
-    ftd: bool | None = None
-
-
-class AlsfrsRating(_Model):
-    """One ALSFRS-R rating: all twelve items, 0-4 each. ``gastrostomy: true`` means item 5 was
-    rated in its 5b form (handling closures and fasteners, for a patient with a gastrostomy)."""
+class AlsfrsRating(Model):
+    """One ALSFRS-R rating. An item ``null`` or left out was not rated at that visit.
+    ``gastrostomy: true`` means item 5 was rated in its 5b form (handling closures and
+    fasteners, for a patient with a gastrostomy), which decides King's 4A."""
 
     date: dt.date
-    items: dict[AlsfrsItem, Score]
-    gastrostomy: bool | None = None
+    items: dict[AlsfrsItem, Score | None]
+    gastrostomy: bool
+    gastrostomy_assumed: bool = False
 
-    @model_validator(mode="after")
-    def _all_items_rated(self) -> AlsfrsRating:
-        missing = [item.value for item in AlsfrsItem if item not in self.items]
-        if missing:
-            raise ValueError(f"every ALSFRS-R item must be rated; missing: {', '.join(missing)}")
-        return self
+    @field_validator("items")
+    @classmethod
+    def _some_item_rated(cls, items: dict[AlsfrsItem, int | None]) -> dict[AlsfrsItem, int | None]:
+        if all(score is None for score in items.values()):
+            raise ValueError("a rating rates at least one item")
+        return items
 
-    @property
-    def uses_item_5b(self) -> bool:
-        return self.gastrostomy is True
+    def score(self, item: AlsfrsItem) -> int | None:
+        return self.items.get(item)
 
-
-class RespiratoryMeasurement(_Model):
-    """Breathing tests on one date. Pressures are magnitudes in cmH2O (a MIP of -60 is 60)."""
-
-    date: dt.date
-    fvc_percent_predicted: Annotated[float, Field(ge=0, le=200)] | None = None
-    fvc_litres: Annotated[float, Field(ge=0, le=10)] | None = None
-    position: Position | None = None
-    supine_fvc_percent_predicted: Annotated[float, Field(ge=0, le=200)] | None = None
-    snip_cmh2o: Annotated[float, Field(ge=0, le=250)] | None = None
-    mip_cmh2o: Annotated[float, Field(ge=0, le=250)] | None = None
-    paco2_kpa: Annotated[float, Field(gt=0, le=20)] | None = None
-    paco2_mmhg: Annotated[float, Field(gt=0, le=150)] | None = None
-    spo2_percent: Percent | None = None
-    nocturnal_spo2_below_90_percent_time: Percent | None = None
-    peak_cough_flow_l_min: Annotated[float, Field(ge=0, le=1000)] | None = None
-    symptoms: tuple[RespiratorySymptom, ...] = ()
+    def unrated(self) -> tuple[AlsfrsItem, ...]:
+        """The items not rated at this visit, in scale order."""
+        items = self.items
+        if len(items) == len(_ITEMS) and None not in items.values():
+            return ()
+        return tuple(item for item in _ITEMS if items.get(item) is None)
 
 
-class WeightEntry(_Model):
-    date: dt.date
-    kg: Annotated[float, Field(gt=0, le=400)]
+_ITEMS: Final = tuple(AlsfrsItem)
 
 
-class Cognition(_Model):
-    ftd: bool | None = None
-    ecas_total: Annotated[int, Field(ge=0, le=136)] | None = None
-    behaviour_change: bool | None = None
-    date: dt.date | None = None
+class Medication(Model):
+    """A drug taken from ``since`` until ``until`` (the first day without it), and why it was
+    stopped."""
 
-
-class Medication(_Model):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     since: dt.date | None = None
     until: dt.date | None = None
-
-
-class Intervention(_Model):
-    """An intervention in place (``since`` may be unknown) or, with ``declined``, offered and
-    refused; for King's staging both count as the need for it."""
-
-    since: dt.date | None = None
-    hours_per_day: Annotated[float, Field(ge=0, le=24)] | None = None
-    declined: bool | None = None
-
-
-class Interventions(_Model):
-    niv: Intervention | None = None
-    gastrostomy: Intervention | None = None
-    tracheostomy: Intervention | None = None
-
-
-class LabValue(_Model):
-    """A laboratory value; ``lower_limit`` and ``upper_limit`` are the reporting laboratory's
-    reference range in the same unit (riluzole monitoring compares ALT with the upper limit and
-    neutrophils with the lower limit)."""
-
-    id: LabId
-    date: dt.date | None = None
-    value: float
-    unit: str
-    lower_limit: NonNegative | None = None
-    upper_limit: Positive | None = None
+    stop_reason: StopReason | None = None
 
     @model_validator(mode="after")
-    def _unit_matches_lab(self) -> LabValue:
-        _check_unit(self.id, self.value, self.unit)
+    def _reason_with_stop(self) -> Medication:
+        if self.stop_reason is not None and self.until is None:
+            raise ValueError("stop_reason needs the date the drug was stopped (until)")
         return self
 
 
-class Care(_Model):
-    advance_care_plan: bool | None = None
-    palliative_care_referral: bool | None = None
-    multidisciplinary_clinic: bool | None = None
+class InterventionRecord(Model):
+    """An event in the course of an intervention: offered, declined, started or stopped."""
+
+    kind: InterventionKind
+    event: InterventionEvent
+    date: dt.date
+    hours_per_day: Annotated[float, Field(ge=0, le=24)] | None = None
+    date_inferred: bool = False
+
+    @model_validator(mode="after")
+    def _hours_when_started(self) -> InterventionRecord:
+        if self.hours_per_day is not None and self.event != InterventionEvent.STARTED:
+            raise ValueError("hours_per_day belongs to a started event")
+        return self
 
 
-class PatientRecord(_Model):
-    """One patient's record; every field but ``id`` is optional."""
+class CognitionEntry(Model):
+    """A cognitive and behavioural screen on a date."""
 
-    schema_: Literal["alscare.patient/v1"] = Field(default=PATIENT_SCHEMA, alias="schema")
+    date: dt.date
+    ecas_total: Annotated[int, Field(ge=0, le=136)] | None = None
+    ftd: bool | None = None
+    behaviour_change: bool | None = None
+    date_inferred: bool = False
+
+
+class CareEvent(Model):
+    """A care event: a multidisciplinary clinic visit, an advance care plan, a palliative care
+    referral."""
+
+    kind: CareKind
+    date: dt.date
+    date_inferred: bool = False
+
+
+class Death(Model):
+    date: dt.date
+
+
+class PatientRecord(Model):
+    """One patient's longitudinal record; every field but ``schema`` and ``id`` is optional.
+
+    ``interventions`` ``null`` (or absent) means the record says nothing about interventions;
+    ``[]`` means none was ever offered or started.
+    """
+
+    schema_: Literal["alscare.patient/v2"] = Field(alias="schema")
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+    identity: Identity | None = None
     sex: Sex | None = None
     birth_date: dt.date | None = None
     age_years: Annotated[float, Field(ge=0, le=120)] | None = None
+    age_on: dt.date | None = None
     height_cm: Annotated[float, Field(ge=50, le=250)] | None = None
     jurisdiction: Jurisdiction | None = None
     symptom_onset: SymptomOnset | None = None
     diagnosis_date: dt.date | None = None
     progressive: bool | None = None
     findings: tuple[Finding, ...] = ()
-    exam: dict[Region, ExamRegion | None] = Field(default_factory=dict)
-    emg: Emg | None = None
+    examinations: tuple[Examination, ...] = ()
+    emg_studies: tuple[EmgStudy, ...] = ()
     tests: tuple[TestEntry, ...] = ()
     genetics: tuple[GeneticResultEntry, ...] = ()
     family_history: FamilyHistory | None = None
@@ -297,166 +259,106 @@ class PatientRecord(_Model):
     respiratory: tuple[RespiratoryMeasurement, ...] = ()
     weights: tuple[WeightEntry, ...] = ()
     premorbid_weight_kg: Annotated[float, Field(gt=0, le=400)] | None = None
-    cognition: Cognition | None = None
+    cognition: tuple[CognitionEntry, ...] = ()
     medications: tuple[Medication, ...] = ()
-    interventions: Interventions | None = None
+    interventions: tuple[InterventionRecord, ...] | None = None
     labs: tuple[LabValue, ...] = ()
-    care: Care | None = None
+    care: tuple[CareEvent, ...] = ()
+    death: Death | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _nulls_are_empty(cls, data: Any) -> Any:
-        """``null`` and an absent key mean the same; lists and maps given as null become empty."""
+        """``null`` and an absent key mean the same; series given as null become empty
+        (``interventions`` keeps its null: see the class docstring)."""
         if isinstance(data, dict):
-            collections = (
-                "findings",
-                "tests",
-                "genetics",
-                "risk_factors",
-                "alsfrs_r",
-                "respiratory",
-                "weights",
-                "medications",
-                "labs",
-                "exam",
-            )
-            return {k: v for k, v in data.items() if not (k in collections and v is None)}
+            return {k: v for k, v in data.items() if not (k in _SERIES and v is None)}
         return data
 
     @model_validator(mode="after")
-    def _dates_are_possible(self) -> PatientRecord:
-        problems = list(_impossible_dates(self))
+    def _consistent(self) -> PatientRecord:
+        problems = [*_age_problems(self), *_impossible_dates(self)]
         if problems:
-            raise _DateProblems(problems)
+            raise DateProblems(problems)
         return self
 
+    def dated_entries(self) -> list[tuple[str, dt.date]]:
+        """Every date of the record but the birth date and ``age_on``, with its JSON pointer."""
+        entries: list[tuple[str, dt.date | None]] = [
+            ("/symptom_onset/date", self.symptom_onset.date if self.symptom_onset else None),
+            ("/diagnosis_date", self.diagnosis_date),
+            ("/death/date", self.death.date if self.death else None),
+        ]
+        for name in _DATED_SERIES:
+            items: tuple[Any, ...] = getattr(self, name) or ()
+            entries.extend((f"/{name}/{i}/date", item.date) for i, item in enumerate(items))
+        for i, medication in enumerate(self.medications):
+            entries.append((f"/medications/{i}/since", medication.since))
+            entries.append((f"/medications/{i}/until", medication.until))
+        return [(pointer, when) for pointer, when in entries if when is not None]
+
     def to_json_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready data, with only the keys that hold something."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The record as JSON-ready data, with only the keys that hold something (an empty
+        ``interventions`` list is kept: it says no intervention was ever offered)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+        return {"schema": PATIENT_SCHEMA, **data}
 
 
-class _DateProblems(ValueError):
-    """Carries pointer-level date problems out of a model validator."""
+#: The series of dated entries, in the record's order (``death`` is one more dated part).
+SERIES: Final = (
+    "findings",
+    "examinations",
+    "emg_studies",
+    "tests",
+    "genetics",
+    "alsfrs_r",
+    "respiratory",
+    "weights",
+    "cognition",
+    "medications",
+    "interventions",
+    "labs",
+    "care",
+)
+# What null turns into an empty list ("interventions" keeps its null: not recorded).
+_SERIES = (*(name for name in SERIES if name != "interventions"), "risk_factors")
+# The series dated by a "date" field (a medication by "since" and "until").
+_DATED_SERIES = tuple(name for name in SERIES if name != "medications")
+# An age and a birth date that disagree by more than this are a typing error, not rounding.
+_AGE_TOLERANCE_YEARS: Final = 1.0
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
 
-
-def _check_unit(test_id: str, value: float | None, unit: str | None) -> None:
-    allowed = TEST_UNITS.get(test_id)
-    if value is None:
-        if unit is not None:
-            raise ValueError("a unit was given without a value")
-        return
-    if unit is None:
-        raise ValueError(f"a value needs its unit ({', '.join(allowed or ('unit',))})")
-    if allowed is None:
-        raise ValueError(f"{test_id} is recorded as a result, not a number")
-    if unit not in allowed:
-        raise ValueError(
-            f"unit {unit!r} is not a unit for {test_id}; use one of {', '.join(allowed)}"
-        )
-
-
-def _dated_entries(record: PatientRecord) -> list[tuple[str, dt.date]]:
-    entries: list[tuple[str, dt.date | None]] = [
-        ("/diagnosis_date", record.diagnosis_date),
-        ("/emg/date", record.emg.date if record.emg else None),
-        ("/cognition/date", record.cognition.date if record.cognition else None),
-    ]
-    series: dict[str, tuple[Any, ...]] = {
-        "findings": record.findings,
-        "tests": record.tests,
-        "genetics": record.genetics,
-        "alsfrs_r": record.alsfrs_r,
-        "respiratory": record.respiratory,
-        "weights": record.weights,
-        "labs": record.labs,
-    }
-    for name, items in series.items():
-        entries.extend((f"/{name}/{i}/date", item.date) for i, item in enumerate(items))
-    for i, medication in enumerate(record.medications):
-        entries.append((f"/medications/{i}/since", medication.since))
-        entries.append((f"/medications/{i}/until", medication.until))
-    if record.interventions:
-        for name in ("niv", "gastrostomy", "tracheostomy"):
-            intervention = getattr(record.interventions, name)
-            entries.append((f"/interventions/{name}/since", intervention and intervention.since))
-    return [(pointer, when) for pointer, when in entries if when is not None]
+def _age_problems(record: PatientRecord) -> list[Problem]:
+    if record.age_years is None:
+        if record.age_on is not None:
+            return [Problem("/age_on", "age_on is the date of age_years, which is missing")]
+        return []
+    if record.age_on is None:
+        return [Problem("/age_years", "an age needs the date it was true (age_on)")]
+    if record.birth_date is not None:
+        years = (record.age_on - record.birth_date).days / 365.25
+        if abs(years - record.age_years) > _AGE_TOLERANCE_YEARS:
+            return [Problem("/age_years", f"does not match the birth date ({years:.1f} years)")]
+    return []
 
 
 def _impossible_dates(record: PatientRecord) -> list[Problem]:
     problems: list[Problem] = []
     onset = record.symptom_onset.date if record.symptom_onset else None
-    if record.birth_date and onset and onset < record.birth_date:
-        problems.append(Problem("/symptom_onset/date", "symptom onset is before the birth date"))
+    birth, death = record.birth_date, record.death.date if record.death else None
     if onset and record.diagnosis_date and record.diagnosis_date < onset:
         problems.append(Problem("/diagnosis_date", "diagnosis is before symptom onset"))
-    if record.birth_date:
-        problems.extend(
-            Problem(pointer, "date is before the birth date")
-            for pointer, when in _dated_entries(record)
-            if when < record.birth_date
-        )
+    for pointer, when in record.dated_entries():
+        if birth and when < birth:
+            problems.append(Problem(pointer, "date is before the birth date"))
+        # A drug list may end on the day after death; nothing else may be dated after it.
+        if death and when > death and not pointer.endswith(("/death/date", "/until")):
+            problems.append(Problem(pointer, "date is after the date of death"))
     for i, medication in enumerate(record.medications):
         if medication.since and medication.until and medication.until < medication.since:
             problems.append(Problem(f"/medications/{i}/until", "stopped before it was started"))
     return problems
-
-
-def _pointer(location: tuple[int | str, ...]) -> str:
-    parts = [str(part) for part in location if part not in ("function-after", "function-before")]
-    return "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def _problems_from(error: ValidationError) -> list[Problem]:
-    problems: list[Problem] = []
-    for detail in error.errors(include_url=False):
-        context = detail.get("ctx") or {}
-        cause = context.get("error")
-        if isinstance(cause, _DateProblems):
-            problems.extend(cause.problems)
-            continue
-        location = tuple(part for part in detail["loc"] if not _is_validator_tag(part))
-        pointer = _pointer(location)
-        if location and location[-1] == "schema_":
-            pointer = "/schema"
-        reason = str(detail["msg"]).removeprefix("Value error, ")
-        if detail["type"] == "extra_forbidden":
-            reason = "unknown field"
-        elif detail["type"] == "enum":
-            reason = f"unknown id {detail['input']!r}"
-        problems.append(Problem(pointer, reason))
-    return problems
-
-
-def _is_validator_tag(part: int | str) -> bool:
-    return isinstance(part, str) and part.startswith(("function-", "[", "tagged-union"))
-
-
-def parse_record(data: object) -> PatientRecord:
-    """Validate parsed JSON as a record v1; raise RecordError naming every problem."""
-    if not isinstance(data, dict):
-        raise RecordError([Problem("", "a patient record must be a JSON object")])
-    try:
-        return PatientRecord.model_validate(data)
-    except ValidationError as error:
-        raise RecordError(_problems_from(error)) from None
-
-
-def parse_record_json(text: str | bytes) -> PatientRecord:
-    """Parse JSON text and validate it as a record v1."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordError(
-            [
-                Problem(
-                    "", f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
-                )
-            ]
-        ) from None
-    return parse_record(data)

@@ -1,4 +1,4 @@
-"""The controlled vocabulary of record v1 and assessment v1 as closed enumerations.
+"""The controlled vocabulary of the records (v1, v2) and assessment v1 as closed enumerations.
 
 These mirror ``knowledge/content/vocabulary.yaml`` (the public contract); a content test fails
 when the two drift apart. Ids are stable: add, never rename or drop.
@@ -13,11 +13,14 @@ __all__ = [
     "AlertId",
     "AlsfrsItem",
     "AwajiCategory",
+    "CareKind",
     "DifferentialId",
     "DifferentialLevel",
     "ElEscorialCategory",
     "FindingId",
     "GeneticResult",
+    "InterventionEvent",
+    "InterventionKind",
     "InvestigationId",
     "InvestigationStatus",
     "Jurisdiction",
@@ -34,6 +37,7 @@ __all__ = [
     "Severity",
     "Sex",
     "Side",
+    "StopReason",
     "TestResult",
     "UmnSign",
 ]
@@ -288,6 +292,42 @@ class Position(StrEnum):
     SUPINE = "supine"
 
 
+class InterventionKind(StrEnum):
+    """Interventions whose course record v2 follows (record.interventions[].kind)."""
+
+    NIV = "niv"
+    GASTROSTOMY = "gastrostomy"
+    TRACHEOSTOMY = "tracheostomy"
+    COUGH_ASSIST = "cough_assist"
+
+
+class InterventionEvent(StrEnum):
+    """What happened to an intervention on a date (record.interventions[].event)."""
+
+    OFFERED = "offered"
+    DECLINED = "declined"
+    STARTED = "started"
+    STOPPED = "stopped"
+
+
+class StopReason(StrEnum):
+    """Why a medication was stopped (record.medications[].stop_reason)."""
+
+    ADVERSE_EFFECT = "adverse_effect"
+    INEFFECTIVE = "ineffective"
+    PATIENT_CHOICE = "patient_choice"
+    NOT_AVAILABLE = "not_available"
+    OTHER = "other"
+
+
+class CareKind(StrEnum):
+    """Care events of record v2 (record.care[].kind)."""
+
+    MULTIDISCIPLINARY_CLINIC = "multidisciplinary_clinic"
+    ADVANCE_CARE_PLAN = "advance_care_plan"
+    PALLIATIVE_CARE_REFERRAL = "palliative_care_referral"
+
+
 class LabId(StrEnum):
     """Laboratory values the treatment rules monitor (record.labs[].id)."""
 
@@ -380,13 +420,14 @@ class AwajiCategory(StrEnum):
 
 
 class KingsStage(StrEnum):
-    """King's stage estimated from ALSFRS-R (Balendra)."""
+    """King's stage estimated from ALSFRS-R (Balendra); 5 is death."""
 
     STAGE_1 = "1"
     STAGE_2 = "2"
     STAGE_3 = "3"
     STAGE_4A = "4A"
     STAGE_4B = "4B"
+    STAGE_5 = "5"
 
 
 class KingsClinicalStage(StrEnum):
@@ -398,6 +439,7 @@ class KingsClinicalStage(StrEnum):
     STAGE_3 = "3"
     STAGE_4A = "4A"
     STAGE_4B = "4B"
+    STAGE_5 = "5"
 
 
 class Severity(StrEnum):

@@ -1,7 +1,8 @@
 """Storage: SQLAlchemy 2 tables, Alembic migrations, accounts and the audit trail.
 
 ``database`` (engine, transactions, schema upgrade), ``tables`` (the schema), ``repository``
-(record v1 <-> rows), ``security`` (accounts, login, tokens), ``audit`` (who did what, when).
+(records as append-only revisions of their JSON), ``security`` (accounts, login, tokens),
+``audit`` (who did what, when), ``cache`` (records and assessments by revision).
 Use cases that combine them live in :mod:`alscare.services`.
 """
 

@@ -1,7 +1,7 @@
 """A small thread-safe least-recently-used map, for records and assessments by revision.
 
-Every write to a patient counts up ``patients.revision`` in its transaction, so an entry keyed
-by (patient id, revision) can never go stale: a newer version of the record has a new key.
+Every write to a patient adds a revision of its record (revisions are never changed), so an
+entry keyed by (patient id, revision) can never go stale: a newer version has a new key.
 """
 
 from __future__ import annotations

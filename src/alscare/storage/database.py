@@ -92,14 +92,15 @@ class Database:
         with self._writer, self._sessions.begin() as session:
             yield session
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration; a no-op when it is already there."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to the newest migration (or to ``revision``), in one transaction:
+        a migration that fails changes nothing. A no-op when the schema is already there."""
         config = _alembic_config()
         with self.engine.begin() as connection:
             if self.backend == "postgresql":
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK})")
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None for an empty database)."""

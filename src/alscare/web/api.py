@@ -1,9 +1,10 @@
 """The JSON API, version 1 (``/api/v1``; OpenAPI at ``/docs``). Bearer tokens from
 ``POST /api/v1/auth/token`` (OAuth2 password flow).
 
-Bodies are the public documents: record v1 for a patient, the record v1 entry models for a
-visit (``AlsfrsRating``, ``RespiratoryMeasurement``, ``WeightEntry``, ``TestEntry``). They are
-read as raw JSON and validated by ``schemas.patient``, so an invalid body is answered 422 with
+Bodies are the public documents: a patient record (v2, or v1, which is upgraded on read: the
+answer and what is stored are always v2), and for a visit one entry of a series of the record
+v2 (``POST /patients/{id}/alsfrs-r``, ``.../examinations``, ``.../emg-studies``, ...). They are
+read as raw JSON and validated by ``schemas.records``, so an invalid body is answered 422 with
 one ``{pointer, reason}`` per problem, as the CLI reports them. The assessment is the bytes of
 ``Assessment.to_json()``, identical to ``alscare assess``. Errors are RFC 9457 problem
 documents (``web/app.py``).
@@ -19,15 +20,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from sqlalchemy import text
 
 from alscare import services
 from alscare.errors import Problem, RecordError
 from alscare.knowledge.document import topic_document
 from alscare.schemas.assessment import Assessment
-from alscare.schemas.patient import PatientRecord, parse_record
+from alscare.schemas.patient import PatientRecord
+from alscare.schemas.patient_v1 import PatientRecordV1
+from alscare.schemas.records import parse_record
+from alscare.services import PatientListing
 from alscare.storage.audit import AuditAction, AuditEvent
-from alscare.storage.repository import PatientListing
 from alscare.storage.security import Channel, authenticate, issue_token
 from alscare.web.deps import (
     Admin,
@@ -44,6 +48,7 @@ __all__ = [
     "Health",
     "ImportSummary",
     "TokenResponse",
+    "body_schemas",
     "create_patient",
     "export_records",
     "health",
@@ -61,13 +66,9 @@ __all__ = [
 
 router = APIRouter(prefix="/api/v1")
 
-# The visit endpoints: URL segment -> record series and the schema of its entries.
-ENTRY_ENDPOINTS: Final = {
-    "alsfrs-r": ("alsfrs_r", "AlsfrsRating"),
-    "respiratory": ("respiratory", "RespiratoryMeasurement"),
-    "weights": ("weights", "WeightEntry"),
-    "tests": ("tests", "TestEntry"),
-}
+# The visit endpoints: URL segment -> the series of the record v2 they add an entry to.
+ENTRY_ENDPOINTS: Final = {series.replace("_", "-"): series for series in services.ENTRY_MODELS}
+_REF: Final = "#/components/schemas/{model}"
 _PROBLEM: Final[dict[int | str, dict[str, Any]]] = {
     status: {"description": meaning, "content": {"application/problem+json": {}}}
     for status, meaning in (
@@ -95,11 +96,41 @@ class Health(BaseModel):
     knowledge_version: str
 
 
-def _body_schema(name: str, *, many: bool = False) -> dict[str, Any]:
+def _body_schema(name: str) -> dict[str, Any]:
     """OpenAPI for a body read as raw JSON: the schema it must follow (validated by us)."""
-    ref: dict[str, Any] = {"$ref": f"#/components/schemas/{name}"}
-    schema = {"oneOf": [ref, {"type": "array", "items": ref}]} if many else ref
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return _body({"$ref": _REF.format(model=name)})
+
+
+def _body(schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    if description:
+        body["description"] = description
+    return {"requestBody": body}
+
+
+_RECORD: Final = {
+    "oneOf": [
+        {"$ref": _REF.format(model=PatientRecord.__name__)},
+        {"$ref": _REF.format(model=PatientRecordV1.__name__)},
+    ]
+}
+_RECORD_BODY: Final = _body(
+    _RECORD,
+    "A patient record v2 (`alscare.patient/v2`), or a record v1 (`alscare.patient/v1`, or no "
+    "`schema`), which is upgraded to v2: what is stored and answered is always v2.",
+)
+_RECORDS_BODY: Final = _body(
+    {"oneOf": [_RECORD, {"type": "array", "items": _RECORD}]},
+    "One patient record or a list of them, each v2 or v1 (v1 is upgraded to v2).",
+)
+
+
+def body_schemas() -> dict[str, Any]:
+    """The schemas the request bodies name that no response holds: the record v1 and its parts
+    (merged into the OpenAPI components by ``web/app.py``)."""
+    _, schemas = models_json_schema([(PatientRecordV1, "validation")], ref_template=_REF)
+    defs: dict[str, Any] = schemas["$defs"]
+    return defs
 
 
 async def json_body(request: Request) -> Any:
@@ -178,10 +209,10 @@ def list_patients(
     status_code=201,
     response_model=PatientRecord,
     responses={**_PROBLEM, 409: {"description": "a patient with this id exists"}},
-    openapi_extra=_body_schema("PatientRecord"),
+    openapi_extra=_RECORD_BODY,
 )
 def create_patient(user: Clinician, database: DatabaseDep, body: JsonBody) -> JSONResponse:
-    """Store a new patient from a record v1."""
+    """Store a new patient from a record (v2, or v1 stored as v2); answers the record v2."""
     record = services.create_patient(database, api_actor(user), parse_record(body))
     return _record_response(record, 201)
 
@@ -190,7 +221,7 @@ def create_patient(user: Clinician, database: DatabaseDep, body: JsonBody) -> JS
     "/patients/{patient_id}", tags=["patients"], response_model=PatientRecord, responses=_PROBLEM
 )
 def read_patient(patient_id: str, user: Viewer, database: DatabaseDep) -> JSONResponse:
-    """The patient's record v1, rebuilt from what is stored."""
+    """The patient's record v2: its current revision."""
     return _record_response(services.get_patient(database, api_actor(user), patient_id))
 
 
@@ -209,9 +240,10 @@ def read_patient(patient_id: str, user: Viewer, database: DatabaseDep) -> JSONRe
 def update_patient(
     patient_id: str, user: Clinician, database: DatabaseDep, body: JsonBody
 ) -> JSONResponse:
-    """Replace top-level fields of the record (e.g. ``exam``, ``emg``, ``medications``).
+    """Replace top-level fields of the record (e.g. ``sex``, ``medications``, ``death``).
 
-    The body is an object of record v1 fields; the whole record is validated with them.
+    The body is an object of record v2 fields (null clears one); the whole record is validated
+    with them and stored as a new revision.
     """
     if not isinstance(body, dict):
         raise RecordError([Problem("", "the body must be a JSON object of record fields")])
@@ -219,7 +251,9 @@ def update_patient(
     return _record_response(record)
 
 
-def _add_entry_route(segment: str, series: str, schema: str) -> None:
+def _add_entry_route(segment: str, series: str) -> None:
+    schema = services.ENTRY_MODELS[series].__name__
+
     def add_entry(
         patient_id: str, user: Clinician, database: DatabaseDep, body: JsonBody
     ) -> JSONResponse:
@@ -234,8 +268,9 @@ def _add_entry_route(segment: str, series: str, schema: str) -> None:
         name=f"add_{series}",
         summary=f"Add a {schema} to the patient's {series}",
         description=(
-            f"Appends one `{schema}` (record v1) to `{series}` and returns the updated record. "
-            "The whole record is validated with it; problem pointers are relative to the entry."
+            f"Appends one `{schema}` (record v2) to `{series}`, as a new revision of the record, "
+            "and returns the updated record. The whole record is validated with it (no date "
+            "may be after today); problem pointers are relative to the entry."
         ),
         tags=["visits"],
         status_code=201,
@@ -245,8 +280,8 @@ def _add_entry_route(segment: str, series: str, schema: str) -> None:
     )
 
 
-for _segment, (_series, _schema) in ENTRY_ENDPOINTS.items():
-    _add_entry_route(_segment, _series, _schema)
+for _segment, _series in ENTRY_ENDPOINTS.items():
+    _add_entry_route(_segment, _series)
 
 
 @router.get(
@@ -260,7 +295,17 @@ def read_assessment(
     user: Viewer,
     database: DatabaseDep,
     kb: KnowledgeDep,
-    as_of: Annotated[dt.date, Query(description="the assessment date (YYYY-MM-DD)")],
+    as_of: Annotated[
+        dt.date,
+        Query(
+            description=(
+                f"the assessment date (YYYY-MM-DD), from {services.EARLIEST_AS_OF} "
+                f"to {services.LATEST_AS_OF}"
+            ),
+            ge=services.EARLIEST_AS_OF,
+            le=services.LATEST_AS_OF,
+        ),
+    ],
 ) -> Response:
     """The engine's assessment of the stored record on ``as_of`` (assessment v1)."""
     document = services.assessment_json(database, api_actor(user), patient_id, as_of=as_of, kb=kb)
@@ -295,7 +340,7 @@ def read_audit(
     status_code=201,
     response_model=ImportSummary,
     responses={**_PROBLEM, 409: {"description": "an id is stored already (see `replace`)"}},
-    openapi_extra=_body_schema("PatientRecord", many=True),
+    openapi_extra=_RECORDS_BODY,
 )
 def import_records(
     user: Admin,
@@ -303,7 +348,7 @@ def import_records(
     body: JsonBody,
     replace: Annotated[bool, Query(description="replace stored patients with these ids")] = False,
 ) -> ImportSummary:
-    """Store one record v1 or a list of them, all or nothing."""
+    """Store one record or a list of them (v2, or v1 stored as v2), all or nothing."""
     documents = body if isinstance(body, list) else [body]
     records = _parse_records(documents)
     result = services.import_records(database, api_actor(user), records, replace=replace)
@@ -325,6 +370,6 @@ def _parse_records(documents: list[Any]) -> list[PatientRecord]:
 
 @router.get("/export", tags=["admin"], response_model=list[PatientRecord], responses=_PROBLEM)
 def export_records(user: Admin, database: DatabaseDep) -> JSONResponse:
-    """Every stored record v1, sorted by id."""
+    """Every stored record (v2, the current revision), sorted by id."""
     records = services.export_records(database, api_actor(user))
     return JSONResponse([record.to_json_dict() for record in records])

@@ -2,7 +2,8 @@
 
 The app holds one Database, one knowledge base (loaded once) and the settings on
 ``app.state``; it brings the schema up to date when it starts. It serves the JSON API
-(``web/api.py``), the pages (``web/pages.py``) and their static files (``/static``).
+(``web/api.py``), the pages (``web/pages.py``) and their static files (``/static``), and
+documents the API at ``/docs`` (with the record v1 schemas the bodies also accept).
 
 Errors are translated here, in one place: alscare errors become RFC 9457 problem documents
 (``application/problem+json``) with the right status (RecordError 422 with a ``problems`` list
@@ -39,6 +40,7 @@ from alscare.services import AccountError, ConflictError, PermissionDeniedError
 from alscare.settings import Settings, load_settings
 from alscare.storage.database import Database
 from alscare.storage.security import AccountLockedError, AuthenticationError
+from alscare.web.api import body_schemas
 from alscare.web.api import router as api_router
 from alscare.web.pages import router as pages_router
 from alscare.web.session import install_session  # pages engineer: session cookie + CSRF
@@ -84,9 +86,26 @@ def create_app(
     static = resources.files("alscare.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), check_dir=False), name="static")
     _install_error_handlers(app)
+    _document_body_schemas(app)
     install_session(app, settings)  # pages engineer: session cookie + CSRF (web/session.py)
     app.add_middleware(_CatchAll)
     return app
+
+
+def _document_body_schemas(app: FastAPI) -> None:
+    """Add the schemas that only request bodies name to the OpenAPI document, once."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = app.openapi_schema
+        if document is None:
+            document = build()  # FastAPI keeps it as app.openapi_schema
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in body_schemas().items():
+                schemas.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment() -> FastAPI:

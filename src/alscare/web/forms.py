@@ -1,7 +1,8 @@
-"""Posted HTML forms in, record v1 entries out; record problems back to the fields they concern.
+"""Posted HTML forms in, record v2 entries out; record problems back to the fields they concern.
 
 A form field is named after the JSON pointer of the value it fills, relative to the entry, with
-dots for slashes: ``date``, ``items.speech``, ``cervical.weakness``, ``symptom_onset.site``. Text
+dots for slashes: ``date``, ``items.speech``, ``regions.cervical.weakness``,
+``symptom_onset.site``, ``identity.identifiers.0.value``. Text
 that cannot even be read as the field's type (``"abc"`` for a number) fails here; everything else
 (ranges, ids, units, impossible dates) is checked by the record schema itself, on the whole record
 with the new entry in place, so a form can never store what ``parse_record`` would reject.
@@ -25,7 +26,9 @@ from pydantic import Field, ValidationError, model_validator
 
 from alscare.errors import ConfigError, Problem, RecordError
 from alscare.knowledge.base import Cited, Frozen
-from alscare.schemas.patient import TEST_UNITS, PatientRecord, parse_record
+from alscare.schemas.common import TEST_UNITS
+from alscare.schemas.patient import PATIENT_SCHEMA, PatientRecord
+from alscare.schemas.records import parse_record
 from alscare.schemas.vocabulary import (
     AlsfrsItem,
     LmnSign,
@@ -74,18 +77,14 @@ TEST_UNIT_CHOICES: tuple[str, ...] = tuple(
 
 
 class EntryKind(StrEnum):
-    """The parts of a record a visit form adds to (a series) or replaces (exam, EMG)."""
+    """The series of the record a visit form adds an entry to (the value is the series)."""
 
     ALSFRS_R = "alsfrs_r"
     RESPIRATORY = "respiratory"
     WEIGHT = "weights"
-    EXAM = "exam"
-    EMG = "emg"
+    EXAMINATION = "examinations"
+    EMG = "emg_studies"
     TEST = "tests"
-
-    @property
-    def is_series(self) -> bool:
-        return self not in (EntryKind.EXAM, EntryKind.EMG)
 
 
 # --- ALSFRS-R anchors -------------------------------------------------------------------------
@@ -268,17 +267,22 @@ def _weight(read: _Reader) -> dict[str, Any]:
     return read.done({"date": date, "kg": kg})
 
 
-def _exam(read: _Reader) -> dict[str, Any]:
+def _examination(read: _Reader) -> dict[str, Any]:
     """The regions ticked as examined (or with a sign ticked), with the signs found there.
 
     A region left out was not examined; an examined region without signs is ``{}``.
     """
-    exam: dict[str, Any] = {}
+    date = read.date("date")
+    read.required("date", date, "enter the date of the examination")
+    regions: dict[str, Any] = {}
     for region in Region:
-        found = {sign: True for sign in EXAM_SIGNS if read.checked(f"{region.value}.{sign}")}
-        if found or read.checked(f"{region.value}.examined"):
-            exam[region.value] = found
-    return read.done(exam)
+        name = f"regions.{region.value}"
+        found = {sign: True for sign in EXAM_SIGNS if read.checked(f"{name}.{sign}")}
+        if found or read.checked(f"{name}.examined"):
+            regions[region.value] = found
+    if not regions:
+        read.problems.append(Problem("/regions", "tick each region you examined"))
+    return read.done({"date": date, "regions": regions})
 
 
 def _emg(read: _Reader) -> dict[str, Any]:
@@ -338,7 +342,7 @@ _BUILDERS: dict[EntryKind, Callable[[_Reader], dict[str, Any]]] = {
     EntryKind.ALSFRS_R: _alsfrs_r,
     EntryKind.RESPIRATORY: _respiratory,
     EntryKind.WEIGHT: _weight,
-    EntryKind.EXAM: _exam,
+    EntryKind.EXAMINATION: _examination,
     EntryKind.EMG: _emg,
     EntryKind.TEST: _test,
 }
@@ -349,21 +353,27 @@ def entry_from_form(kind: EntryKind, form: Mapping[str, str]) -> dict[str, Any]:
     return _BUILDERS[kind](_Reader(form))
 
 
-def new_patient(form: Mapping[str, str]) -> PatientRecord:
-    """A new record from the new-patient form; RecordError with a problem per faulty field."""
+def new_patient(form: Mapping[str, str], *, today: dt.date) -> PatientRecord:
+    """A new record v2 from the new-patient form; RecordError with a problem per faulty field.
+
+    An age given without a birth date is the age on ``today``, the day it is entered.
+    """
     read = _Reader(form)
     patient_id = read.text("id")
     read.required("id", patient_id, "enter the patient's id")
     onset = _without_nulls(
         {"date": read.date("symptom_onset.date"), "site": read.text("symptom_onset.site")}
     )
+    age = read.number("age_years")
     data = read.done(
         {
-            "schema": "alscare.patient/v1",
+            "schema": PATIENT_SCHEMA,
             "id": patient_id,
+            "identity": _identity(read),
             "sex": read.text("sex"),
             "birth_date": read.date("birth_date"),
-            "age_years": read.number("age_years"),
+            "age_years": age,
+            "age_on": today if age is not None else None,
             "height_cm": read.number("height_cm"),
             "jurisdiction": read.text("jurisdiction"),
             "symptom_onset": onset or None,
@@ -373,6 +383,24 @@ def new_patient(form: Mapping[str, str]) -> PatientRecord:
         }
     )
     return parse_record(data)
+
+
+_IDENTIFIER = "identity.identifiers.0"  # the form takes one identifier
+
+
+def _identity(read: _Reader) -> dict[str, Any] | None:
+    """The name and one identifier (its system, such as MRN, and its value), or None."""
+    name = read.text("identity.name")
+    system = read.text(f"{_IDENTIFIER}.system")
+    value = read.text(f"{_IDENTIFIER}.value")
+    if value is not None:
+        read.required(f"{_IDENTIFIER}.system", system, "say which number it is (MRN, NHS, ...)")
+    if system is not None:
+        read.required(f"{_IDENTIFIER}.value", value, "enter the number")
+    identifiers = [{"system": system, "value": value}] if system and value else []
+    if name is None and not identifiers:
+        return None
+    return _without_nulls({"name": name, "identifiers": identifiers})
 
 
 def field_errors(error: RecordError) -> dict[str, str]:

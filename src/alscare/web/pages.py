@@ -3,7 +3,7 @@
 Routes::
 
     GET  /login, POST /login, POST /logout          session cookie (web/session.py)
-    GET  /patients?q=                               the patient list, searched by id
+    GET  /patients?q=                               the patient list, searched by id or name
     GET  /patients/new, POST /patients/new          a new patient (clinicians, admins)
     GET  /patients/{id}?as_of=YYYY-MM-DD            the assessment on a date (today by default)
     GET  /patients/{id}/visit/{kind}, POST ...      add a visit entry (clinicians, admins)
@@ -15,16 +15,17 @@ and writes the audit trail; the pages check the role too, so a viewer never sees
 Every POST carries the session's CSRF token (:func:`alscare.web.session.check_csrf`). Bad form
 input is answered with the form again (status 422), each faulty field marked with its reason;
 nothing is stored unless the whole entry is valid. The page chooses the assessment date
-explicitly: today's date unless the date picker asks for another.
+explicitly: today's date (:func:`alscare.services.today`) unless the date picker asks for
+another; a date the app does not assess on is answered 422.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import jinja2
@@ -34,7 +35,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from alscare import __version__, services
-from alscare.errors import NotFoundError, Problem, RecordError
+from alscare.engine import patient_facts
+from alscare.errors import NotFoundError, RecordError
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.document import (
     FINDING_KIND_TITLES,
@@ -51,7 +53,6 @@ from alscare.schemas.vocabulary import (
     Jurisdiction,
     OnsetSite,
     Position,
-    Region,
     RespiratorySymptom,
     Sex,
     TestResult,
@@ -70,6 +71,13 @@ from alscare.storage.security import (
 from alscare.web import forms
 from alscare.web.deps import DatabaseDep, KnowledgeDep, SettingsDep
 from alscare.web.forms import EntryKind
+from alscare.web.record_view import (
+    EMG_FLAG_LABELS,
+    EMG_SIGN_LABELS,
+    EXAM_SIGN_LABELS,
+    REGION_LABELS,
+    record_tables,
+)
 from alscare.web.session import (
     CSRF_FIELD,
     PageError,
@@ -95,7 +103,7 @@ VISIT_KINDS: Final[Mapping[str, tuple[EntryKind, str]]] = {
     "alsfrs-r": (EntryKind.ALSFRS_R, "ALSFRS-R rating"),
     "respiratory": (EntryKind.RESPIRATORY, "Breathing tests"),
     "weight": (EntryKind.WEIGHT, "Weight"),
-    "exam": (EntryKind.EXAM, "Examination"),
+    "exam": (EntryKind.EXAMINATION, "Examination"),
     "emg": (EntryKind.EMG, "EMG and nerve conduction"),
     "test": (EntryKind.TEST, "Test result"),
 }
@@ -103,7 +111,7 @@ _SAVE_BUTTONS: Final[Mapping[EntryKind, str]] = {
     EntryKind.ALSFRS_R: "Save ALSFRS-R rating",
     EntryKind.RESPIRATORY: "Save breathing tests",
     EntryKind.WEIGHT: "Save weight",
-    EntryKind.EXAM: "Save examination",
+    EntryKind.EXAMINATION: "Save examination",
     EntryKind.EMG: "Save EMG and nerve conduction",
     EntryKind.TEST: "Save test result",
 }
@@ -123,9 +131,12 @@ _AUDIT_PAGE: Final = 100
 
 _FIELD_LABELS: Final[Mapping[str, str]] = {
     "id": "Patient id",
+    "identity.name": "Name",
+    "identity.identifiers.0.system": "Number: which (MRN, NHS, ...)",
+    "identity.identifiers.0.value": "Number",
     "sex": "Sex",
     "birth_date": "Birth date",
-    "age_years": "Age (years)",
+    "age_years": "Age today (years)",
     "height_cm": "Height (cm)",
     "jurisdiction": "Jurisdiction",
     "symptom_onset.date": "Symptom onset date",
@@ -134,6 +145,7 @@ _FIELD_LABELS: Final[Mapping[str, str]] = {
     "progressive": "Progressive motor impairment documented",
     "premorbid_weight_kg": "Premorbid weight (kg)",
     "date": "Date",
+    "regions": "Regions examined",
     "item_5_form": "Item 5 form",
     "fvc_percent_predicted": "FVC",
     "fvc_litres": "FVC",
@@ -157,33 +169,6 @@ _FIELD_LABELS: Final[Mapping[str, str]] = {
     "finding": "Finding",
 }
 _TEST_FIELD_LABELS: Final = {"id": "Test"}
-_EXAM_SIGN_LABELS: Final = {
-    "weakness": "Weakness",
-    "wasting": "Wasting",
-    "fasciculations": "Fasciculations",
-    "hyperreflexia": "Brisk reflexes (incl. kept in a wasted muscle)",
-    "pathological_reflexes": "Pathological reflexes (Babinski, Hoffmann, jaw jerk…)",
-    "spasticity": "Spasticity",
-    "slowed_movements": "Slowed, poorly coordinated movement",
-}
-_EMG_SIGN_LABELS: Final = {
-    "chronic_neurogenic": "Chronic neurogenic change",
-    "active_denervation": "Fibrillations or positive sharp waves",
-    "fasciculation_potentials": "Fasciculation potentials",
-}
-_EMG_FLAG_LABELS: Final = {
-    "motor_conduction_block": "Motor conduction block",
-    "sensory_conduction_abnormal": "Abnormal sensory conduction",
-    "myopathic_units": "Myopathic motor units",
-    "rns_decrement": "Decrement over 10 % on repetitive stimulation",
-    "post_exercise_increment": "Increment over 100 % after brief exercise",
-}
-_REGION_LABELS: Final = {
-    Region.BULBAR: "Bulbar",
-    Region.CERVICAL: "Cervical (arms, hands, neck)",
-    Region.THORACIC: "Thoracic (trunk, abdomen)",
-    Region.LUMBOSACRAL: "Lumbosacral (legs)",
-}
 # Words shown for ids that the knowledge base gives no label of its own.
 _WORDS: Final = {
     "niv_indicated": "NIV indicated",
@@ -367,11 +352,6 @@ async def _posted(request: Request) -> dict[str, str]:
 Posted = Annotated[dict[str, str], Depends(_posted)]
 
 
-def _today() -> dt.date:
-    """The page's assessment date when none is asked for: today, on the server's calendar."""
-    return dt.date.today()
-
-
 # --- login -----------------------------------------------------------------------------------
 
 
@@ -442,7 +422,11 @@ def patient_list(
         {
             "id": p.id,
             "sex": p.sex,
-            "born": p.birth_date or (f"{p.age_years:g} years" if p.age_years is not None else None),
+            "name": p.name,
+            "identifiers": p.identifiers,
+            "born": p.birth_date
+            or (f"{p.age_years:g} on {p.age_on}" if p.age_years is not None else None),
+            "death_date": p.death_date,
             "onset": " ".join(str(x) for x in (p.symptom_onset_date, p.onset_site) if x) or None,
             "diagnosis_date": p.diagnosis_date,
             "updated": f"{p.updated_at:%Y-%m-%d %H:%M} UTC",
@@ -491,7 +475,7 @@ def create_patient(
 ) -> Response:
     _require(user, Role.CLINICIAN)
     try:
-        record = forms.new_patient(values)
+        record = forms.new_patient(values, today=services.today())
         with _page_errors():
             services.create_patient(database, page_actor(user), record)
     except RecordError as error:
@@ -505,11 +489,11 @@ def create_patient(
 
 def _as_of(raw: str | None) -> dt.date:
     if not raw:
-        return _today()
+        return services.today()
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise PageError(400, "Not a date", "the assessment date must be YYYY-MM-DD") from None
+        raise PageError(422, "Not a date", "the assessment date must be YYYY-MM-DD") from None
 
 
 @router.get("/patients/{patient_id}")
@@ -523,17 +507,22 @@ def patient_page(
 ) -> Response:
     day = _as_of(as_of)
     actor = page_actor(user)
-    with _page_errors():
-        record = services.get_patient(database, actor, patient_id)
-        assessment = services.assess_patient(database, actor, patient_id, as_of=day, kb=kb)
+    try:
+        with _page_errors():
+            record = services.get_patient(database, actor, patient_id)
+            assessment = services.assess_patient(database, actor, patient_id, as_of=day, kb=kb)
+    except RecordError as error:  # an assessment date outside the range the app assesses on
+        message = "; ".join(problem.reason for problem in error.problems)
+        raise PageError(422, "Not an assessment date", message) from None
     cited = assessment.cited_sources()
     context = {
         "record": record,
         "assessment": assessment,
         "as_of": day,
-        "today": _today(),
+        "today": services.today(),
         "age": _age(record, day),
         "charts": _charts(record, day, kb),
+        "record_tables": record_tables(record, day, _labeller(kb)),
         "references": [kb.source(source_id) for source_id in cited if _known(kb, source_id)],
         "visit_kinds": [(segment, title) for segment, (_, title) in VISIT_KINDS.items()],
         "latest": _latest_entries(record, day),
@@ -564,41 +553,61 @@ def _known(kb: KnowledgeBase, source_id: str) -> bool:
 
 
 def _age(record: PatientRecord, day: dt.date) -> str | None:
+    """Whole years on ``day`` from the birth date, or the age as recorded with its date."""
     if record.birth_date is not None:
         born = record.birth_date
         years = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
         return f"{years} years"
     if record.age_years is not None:
-        return f"{record.age_years:g} years (as recorded)"
+        return f"{record.age_years:g} years on {record.age_on} (as recorded)"
     return None
 
 
 def _latest_entries(record: PatientRecord, day: dt.date) -> list[str]:
     """One line per kind of measurement: the latest entry up to the assessment date."""
     lines: list[str] = []
-    ratings = [r for r in record.alsfrs_r if r.date <= day]
-    if ratings:
-        latest = max(ratings, key=lambda r: r.date)
-        lines.append(f"ALSFRS-R {sum(latest.items.values())} of 48 on {latest.date}")
-    breathing = [m for m in record.respiratory if m.date <= day]
-    if breathing:
-        latest_m = max(breathing, key=lambda m: m.date)
-        fvc = latest_m.fvc_percent_predicted
+    rating = _latest(record.alsfrs_r, day)
+    if rating is not None:
+        unrated = len(rating.unrated())
+        total = (
+            f"{sum(score or 0 for score in rating.items.values())} of 48"
+            if not unrated
+            else f"{unrated} item{'s' if unrated > 1 else ''} not rated"
+        )
+        lines.append(f"ALSFRS-R {total} on {rating.date}")
+    breathing = _latest(record.respiratory, day)
+    if breathing is not None:
+        fvc = breathing.fvc_percent_predicted
         text = f"FVC {fvc:g} % predicted" if fvc is not None else "Breathing tests"
-        lines.append(f"{text} on {latest_m.date}")
-    weights = [w for w in record.weights if w.date <= day]
-    if weights:
-        latest_w = max(weights, key=lambda w: w.date)
-        lines.append(f"Weight {latest_w.kg:g} kg on {latest_w.date}")
-    examined = [region.value for region, signs in record.exam.items() if signs is not None]
-    if examined:
-        lines.append("Examination of " + ", ".join(examined))
-    if record.emg is not None:
-        lines.append(f"EMG on {record.emg.date}" if record.emg.date else "EMG (undated)")
+        lines.append(f"{text} on {breathing.date}")
+    weight = _latest(record.weights, day)
+    if weight is not None:
+        lines.append(f"Weight {weight.kg:g} kg on {weight.date}")
+    for entries, noun in ((record.examinations, "Examination"), (record.emg_studies, "EMG")):
+        latest = _latest(entries, day)
+        if latest is not None:
+            lines.append(f"{noun} on {latest.date}")
     tests = [t for t in record.tests if t.date is None or t.date <= day]
     if tests:
         lines.append(f"{len(tests)} test result{'s' if len(tests) > 1 else ''}")
     return lines
+
+
+class _Dated(Protocol):
+    @property
+    def date(self) -> dt.date: ...
+
+
+_D = TypeVar("_D", bound=_Dated)
+
+
+def _latest(entries: Iterable[_D], day: dt.date) -> _D | None:
+    """The latest entry dated on or before ``day``."""
+    return max(
+        (entry for entry in entries if entry.date <= day),
+        key=lambda entry: entry.date,
+        default=None,
+    )
 
 
 # --- visit forms -----------------------------------------------------------------------------
@@ -614,10 +623,10 @@ def _visit_choices() -> dict[str, list[tuple[str, str]]]:
     return {
         "position": [(p.value, p.value) for p in Position],
         "symptom": [(s.value, s.value.replace("_", " ")) for s in RespiratorySymptom],
-        "region": [(region.value, text) for region, text in _REGION_LABELS.items()],
-        "exam_sign": [(sign, _EXAM_SIGN_LABELS[sign]) for sign in forms.EXAM_SIGNS],
-        "emg_sign": [(sign, _EMG_SIGN_LABELS[sign]) for sign in forms.EMG_REGION_SIGNS],
-        "emg_flag": [(flag, _EMG_FLAG_LABELS[flag]) for flag in forms.EMG_FLAGS],
+        "region": [(region.value, text) for region, text in REGION_LABELS.items()],
+        "exam_sign": [(sign, EXAM_SIGN_LABELS[sign]) for sign in forms.EXAM_SIGNS],
+        "emg_sign": [(sign, EMG_SIGN_LABELS[sign]) for sign in forms.EMG_REGION_SIGNS],
+        "emg_flag": [(flag, EMG_FLAG_LABELS[flag]) for flag in forms.EMG_FLAGS],
         "test": [(t.value, t.value.replace("_", " ")) for t in InvestigationId],
         "test_result": [(r.value, r.value) for r in TestResult],
         "unit": [(unit, unit) for unit in forms.TEST_UNIT_CHOICES],
@@ -630,68 +639,34 @@ def _visit_labels(kind: EntryKind) -> dict[str, str]:
         labels.update(_TEST_FIELD_LABELS)
     for item in forms.alsfrs_r_anchors().items:
         labels[f"items.{item.id.value}"] = f"Item {item.number} {item.label}"
-    for region, region_text in _REGION_LABELS.items():
-        labels[f"{region.value}.examined"] = f"{region_text}: examined"
-        for sign, text in _EXAM_SIGN_LABELS.items():
-            labels[f"{region.value}.{sign}"] = f"{region_text}: {text}"
-        for sign, text in _EMG_SIGN_LABELS.items():
+    for region, region_text in REGION_LABELS.items():
+        labels[f"regions.{region.value}.examined"] = f"{region_text}: examined"
+        signs = EXAM_SIGN_LABELS if kind is EntryKind.EXAMINATION else EMG_SIGN_LABELS
+        for sign, text in signs.items():
             labels[f"regions.{region.value}.{sign}"] = f"{region_text}: {text}"
         labels[f"regions.{region.value}.muscles"] = f"{region_text}: muscles"
-    labels.update(_EMG_FLAG_LABELS)
+    labels.update(EMG_FLAG_LABELS)
     return labels
 
 
-def _prefilled(kind: EntryKind, record: PatientRecord, today: dt.date) -> dict[str, str]:
-    """What a fresh form shows: today's date, and for exam and EMG the findings on record."""
+def _prefilled(
+    kind: EntryKind, record: PatientRecord, today: dt.date, kb: KnowledgeBase
+) -> dict[str, str]:
+    """What a fresh form shows: today's date, the item 5 form in use, the usual PaCO2 unit.
+    Never the findings of an earlier visit: each entry records what was found at its own."""
     values: dict[str, str] = {"date": today.isoformat()}
     if kind is EntryKind.ALSFRS_R:
-        values["item_5_form"] = "5b" if _has_gastrostomy(record) else "5a"
+        values["item_5_form"] = "5b" if _has_gastrostomy(record, today, kb) else "5a"
     elif kind is EntryKind.RESPIRATORY:
         values["paco2_unit"] = "kpa"
-    elif kind is EntryKind.EXAM:
-        values = _exam_values(record)
-    elif kind is EntryKind.EMG:
-        values.update(_emg_values(record))
     return values
 
 
-def _has_gastrostomy(record: PatientRecord) -> bool:
-    tube = record.interventions.gastrostomy if record.interventions else None
-    if tube is not None and not tube.declined:
-        return True
-    latest = max(record.alsfrs_r, key=lambda r: r.date, default=None)
-    return latest is not None and latest.uses_item_5b
-
-
-def _exam_values(record: PatientRecord) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for region, signs in record.exam.items():
-        if signs is None:
-            continue
-        values[f"{region.value}.examined"] = "on"
-        for sign, present in signs.model_dump().items():
-            if present:
-                values[f"{region.value}.{sign}"] = "on"
-    return values
-
-
-def _emg_values(record: PatientRecord) -> dict[str, str]:
-    if record.emg is None:
-        return {}
-    study = record.emg
-    values: dict[str, str] = {"date": study.date.isoformat()} if study.date else {}
-    for region, findings in study.regions.items():
-        for name, value in (findings.model_dump() if findings else {}).items():
-            key = f"regions.{region.value}.{name}"
-            if isinstance(value, bool):
-                values[key] = "yes" if value else "no"
-            elif value is not None:
-                values[key] = str(value)
-    for flag in forms.EMG_FLAGS:
-        value = getattr(study, flag)
-        if value is not None:
-            values[flag] = "yes" if value else "no"
-    return values
+def _has_gastrostomy(record: PatientRecord, today: dt.date, kb: KnowledgeBase) -> bool:
+    """A gastrostomy in place today, or item 5 rated as 5b last time: the engine's facts."""
+    facts = patient_facts(record, as_of=today, kb=kb)
+    in_place = facts("intervention.gastrostomy.in_place").value
+    return in_place is True or facts("alsfrs_r.item_5_form").value == "5b"
 
 
 def _visit_page(
@@ -734,7 +709,7 @@ def visit_form(
     kind, _ = _visit_kind(segment)
     with _page_errors():
         record = services.get_patient(database, page_actor(user), patient_id)
-    values = _prefilled(kind, record, _today())
+    values = _prefilled(kind, record, services.today(), kb)
     return _visit_page(request, user, kb, record, segment, values, {})
 
 
@@ -766,24 +741,9 @@ def add_visit(
 def _store(
     database: Database, actor: Actor, patient_id: str, kind: EntryKind, entry: dict[str, Any]
 ) -> None:
-    """Add the entry to its series, or put the exam or EMG study in place of the old one."""
-    if kind.is_series:
-        parsed = services.parse_entry(kind.value, entry)
-        services.add_entry(database, actor, patient_id, kind.value, parsed)
-        return
-    try:
-        services.update_patient(database, actor, patient_id, {kind.value: entry})
-    except RecordError as error:
-        raise RecordError(_relative(error.problems, f"/{kind.value}")) from None
-
-
-def _relative(problems: tuple[Problem, ...], prefix: str) -> list[Problem]:
-    return [
-        Problem(p.pointer.removeprefix(prefix), p.reason)
-        if p.pointer == prefix or p.pointer.startswith(prefix + "/")
-        else p
-        for p in problems
-    ]
+    """Add the entry to its series."""
+    parsed = services.parse_entry(kind.value, entry)
+    services.add_entry(database, actor, patient_id, kind.value, parsed)
 
 
 # --- topic -----------------------------------------------------------------------------------
