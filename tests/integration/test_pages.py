@@ -996,6 +996,7 @@ def test_pages_patient_page_marks_every_unverified_conclusion(
         ("summary-h", assessment.scores.verified),
         ("stage-kings", assessment.staging.kings.verified),
         ("prog-h", assessment.prognosis.encals.verified),
+        *((f"due-{item.id}", item.verified) for item in assessment.due),
     ]
     if assessment.staging.kings_clinical is not None:
         shown.append(("stage-kings_clinical", assessment.staging.kings_clinical.verified))

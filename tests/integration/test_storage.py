@@ -415,13 +415,14 @@ def test_reads_and_writes_each_write_one_audit_row(database: Database) -> None:
 
 
 def test_list_patients_search_matches_part_of_the_id_in_any_case(database: Database) -> None:
-    ids = ("LS_a-1", "LSxb-2", "ls_C-3")
+    # "lsq" is in no other test's patient: the database is shared by the whole session
+    ids = ("LSQ_a-1", "LSQxb-2", "lsq_C-3")
     import_records(database, ADMIN, [parse_record({"id": i}) for i in ids])
-    assert [p.id for p in list_patients(database, VIEWER, search="ls_")] == ["LS_a-1", "ls_C-3"]
-    assert [p.id for p in list_patients(database, VIEWER, search="SXB")] == ["LSxb-2"]
+    assert [p.id for p in list_patients(database, VIEWER, search="lsq_")] == ["LSQ_a-1", "lsq_C-3"]
+    assert [p.id for p in list_patients(database, VIEWER, search="SQXB")] == ["LSQxb-2"]
     # a literal %, not a wildcard: none of these ids has one (other tests' patients may)
     assert not {p.id for p in list_patients(database, VIEWER, search="%")} & set(ids)
-    assert list_patients(database, VIEWER, search="ls", limit=1, offset=1)[0].id == "LSxb-2"
+    assert list_patients(database, VIEWER, search="lsq", limit=1, offset=1)[0].id == "LSQxb-2"
 
 
 def test_list_patients_searches_names_and_numbers_of_the_current_revision(

@@ -15,10 +15,10 @@ an alert asks for), with since when and why. The details follow from the second 
 score's date and its stale or implausible flag with why, the stages (5 after death), the course
 of each region, the criteria, the ENCALS event, whether the model applies, the survival from the
 assessment date and the model's caveat, the differential, the investigation plan, the
-recommendations with their reasons, the charts and the sources. An *unverified* tag marks every
-conclusion resting on a rule that could not be checked against its source. It is the clinic's
-own letter, so its header names the patient (``identity``: name and hospital numbers) beside the
-record id; nothing else in it does.
+recommendations with their reasons, why each item is due, the charts and the sources. An
+*unverified* tag marks every conclusion resting on a rule that could not be checked against its
+source. It is the clinic's own letter, so its header names the patient (``identity``: name and
+hospital numbers) beside the record id; nothing else in it does.
 """
 
 from __future__ import annotations
