@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The port of `make run` (make run PORT=8080).
+PORT ?= 8000
 
 .PHONY: run test check lint typecheck system-deps clean
 
@@ -12,9 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: set up and start the clinic app with demo patients on SQLite (./alscare.db)
+## run: set up and start the clinic app with demo patients on SQLite (./alscare.db), on PORT
 run: $(STAMP)
-	$(BIN)/alscare serve --demo
+	$(BIN)/alscare serve --demo --port $(PORT)
 
 ## test: set up everything (Python packages, Debian packages, services) and run the whole suite
 test: $(STAMP) system-deps

@@ -1,11 +1,13 @@
-"""Inline SVG charts of a patient's course: the ALSFRS-R total and FVC % predicted over time.
+"""Inline SVG charts of a patient's course: the ALSFRS-R total and FVC % predicted over time
+from the record, and each measure of the flowsheet (:func:`flowsheet_chart`) with the
+thresholds the rules compare it with.
 
-Pure functions: a record and the assessment date in, a self-contained SVG string out (no
-JavaScript, no external files, no clock), so the web pages and the printed letter show the same
-picture and the same input always gives the same string. Each chart is an accessible image:
-``role="img"`` with a ``<title>`` and a ``<desc>`` that lists every plotted value, so a screen
-reader user gets the data, not just "a chart". Entries dated after ``as_of`` are not plotted,
-and every piece of text from the record or the caller is escaped.
+Pure functions: a record (or a flowsheet) and the assessment date in, a self-contained SVG
+string out (no JavaScript, no external files, no clock), so the web pages and the printed
+letter show the same picture and the same input always gives the same string. Each chart is
+an accessible image: ``role="img"`` with a ``<title>`` and a ``<desc>`` that lists every
+plotted value, so a screen reader user gets the data, not just "a chart". Entries dated after
+``as_of`` are not plotted, and every piece of text from the record or the caller is escaped.
 
 The time axis runs from the first plotted entry to ``as_of`` (marked), so a long gap since the
 last measurement shows as empty space rather than being hidden. The record's milestones up to
@@ -20,17 +22,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Final
 
 from alscare.knowledge import KnowledgeBase
+from alscare.presentation import STALE, UNVERIFIED, number
+from alscare.schemas.flowsheet import Flowsheet, FlowsheetRow
 from alscare.schemas.patient import AlsfrsRating, PatientRecord
 from alscare.schemas.vocabulary import InterventionEvent, InterventionKind
 
 __all__ = [
+    "FLOWSHEET_MEASURES",
     "FVC_REFERENCE_THRESHOLDS",
     "ReferenceLine",
     "alsfrs_r_chart",
+    "flowsheet_chart",
     "fvc_chart",
     "fvc_reference_lines",
+    "threshold_lines",
 ]
 
 # The treatment thresholds drawn on the FVC chart (ids of kb.rules.thresholds): the FVC
@@ -66,7 +74,7 @@ _INK = "#1a1a1a"
 _GRID = "#d9d9d9"
 _MUTED = "#595959"
 _SERIES_COLOURS = ("#1f4e79", "#7a3b8f")
-_REFERENCE_COLOURS = ("#8a5a00", "#a61b1b", "#2f6b2f")
+_REFERENCE_COLOURS = ("#8a5a00", "#a61b1b", "#2f6b2f", "#5a3d8a")
 _MILESTONE_COLOUR = "#4d4d4d"
 _MILESTONE_LABEL_OFFSET = 10
 
@@ -83,12 +91,20 @@ _INTERVENTION_NAMES = {
 @dataclass(frozen=True)
 class ReferenceLine:
     """A horizontal line across a chart at ``value``, with the text that says what it marks
-    and the ids of the sources behind it (for the caller to cite; not drawn)."""
+    and the ids of the sources behind it (for the caller to cite; not drawn). ``unit`` follows
+    the value in the key; an unverified line is drawn finer and its key says so."""
 
     value: float
     label: str
 
     sources: tuple[str, ...] = ()
+    unit: str = "%"
+    verified: bool = True
+    key: str = ""  # the words of its row in the key, when not "<value> <unit>: <label>"
+
+    @property
+    def key_text(self) -> str:
+        return self.key or f"{_number(self.value)} {self.unit}: {self.label}"
 
 
 def fvc_reference_lines(kb: KnowledgeBase) -> tuple[ReferenceLine, ...]:
@@ -109,6 +125,7 @@ class _Series:
     name: str
     points: tuple[tuple[dt.date, float, str], ...]  # date, value, note for the point's title
     dashed: bool = False
+    digits: int = 1  # decimals shown
 
 
 @dataclass(frozen=True)
@@ -142,13 +159,14 @@ class _Frame:
     start: dt.date
     end: dt.date
     y_max: float
+    y_min: float = 0.0
 
     def x(self, day: dt.date) -> float:
         span = (self.end - self.start).days
         return _LEFT + _PLOT_WIDTH * (day - self.start).days / span
 
     def y(self, value: float) -> float:
-        return _TOP + _PLOT_HEIGHT * (1 - value / self.y_max)
+        return _TOP + _PLOT_HEIGHT * (1 - (value - self.y_min) / (self.y_max - self.y_min))
 
 
 def alsfrs_r_chart(record: PatientRecord, as_of: dt.date) -> str:
@@ -269,19 +287,145 @@ def _fvc_description(
     return " ".join(parts)
 
 
+# --- the flowsheet's charts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """How one measure of the flowsheet is charted: its name, the axis label, the unit after
+    each value, the bounds no value passes (the axis stops there) and the tick steps."""
+
+    name: str
+    axis: str
+    unit: str
+    floor: float | None = 0.0
+    ceiling: float | None = None
+    steps: tuple[float, ...] = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+    digits: int = 1
+
+
+_MEASURES: Final = {
+    "alsfrs_r": _Measure(
+        "ALSFRS-R total", "ALSFRS-R total", "of 48", ceiling=_ALSFRS_R_MAX, steps=(1, 2, 4, 6, 12)
+    ),
+    "progression_rate": _Measure(
+        "Progression rate (ΔFS)", "ΔFS (points/month)", "points/month", digits=2
+    ),
+    "fvc_percent_predicted": _Measure("FVC", "FVC % predicted", "% predicted"),
+    "snip_cmh2o": _Measure("SNIP", "SNIP (cmH₂O)", "cmH₂O"),
+    "mip_cmh2o": _Measure("MIP", "MIP (cmH₂O)", "cmH₂O"),
+    "spo2_percent": _Measure("SpO₂", "SpO₂ (%)", "%", ceiling=100, steps=(1, 2, 5, 10, 20)),
+    "weight_kg": _Measure("Weight", "Weight (kg)", "kg"),
+    "bmi": _Measure("BMI", "BMI (kg/m²)", "kg/m²"),
+}
+#: The measures of a flowsheet row :func:`flowsheet_chart` draws.
+FLOWSHEET_MEASURES: Final = tuple(_MEASURES)
+# At most this many gridlines on a value axis fitted to the data.
+_MAX_VALUE_TICKS = 7
+
+
+def flowsheet_chart(sheet: Flowsheet, measure: str, *, record: PatientRecord | None = None) -> str:
+    """One measure of the flowsheet (a name of :data:`FLOWSHEET_MEASURES`) over time, as an
+    inline SVG.
+
+    A point for each visit that measured it; a line for each threshold the rules compare it
+    with (``sheet.thresholds``: a finer line, and "unverified" in the key, for an unverified
+    one); the latest point hollow and tagged when the assessment on ``sheet.as_of`` calls it
+    stale; the record's milestones when ``record`` is given. The value axis fits the values
+    and the thresholds, within the bounds of the measure.
+    """
+    spec = _MEASURES[measure]
+    points = _flowsheet_points(sheet, measure)
+    ident = f"alscare-{measure.replace('_', '-')}-{sheet.patient_id}"
+    title = f"{spec.name} over time, patient {sheet.patient_id}"
+    if not points:
+        return _empty_chart(ident, title, f"No {spec.name} recorded up to {sheet.as_of}.")
+    lines = threshold_lines(sheet, measure)
+    milestones = _milestones(record, sheet.as_of) if record is not None else ()
+    values = [value for _, value, _ in points] + [line.value for line in lines]
+    low, high, ticks = _value_scale(values, spec)
+    frame = _frame(_dates(points, milestones), sheet.as_of, high, low)
+    desc = (
+        f"{spec.name} ({spec.unit}) at {_count(points, 'visit')} up to {sheet.as_of}: "
+        f"{_listing(points, ' ' + spec.unit, spec.digits)}.{_threshold_description(lines)}"
+        f"{_stale_description(sheet, measure)}{_milestone_description(milestones)}"
+    )
+    series = (_Series(spec.name, points, digits=spec.digits),)
+    return _chart(
+        ident, title, desc, spec.axis, frame, ticks, series, lines, milestones, sheet.as_of
+    )
+
+
+def threshold_lines(sheet: Flowsheet, measure: str) -> tuple[ReferenceLine, ...]:
+    """The flowsheet's thresholds of one measure as reference lines, highest first."""
+    # unverified first where two share a value, so that the verified line is drawn over it
+    thresholds = sorted(sheet.thresholds.get(measure, ()), key=lambda t: (-t.value, t.verified))
+    return tuple(
+        ReferenceLine(
+            threshold.value,
+            threshold.label,
+            unit=threshold.unit,
+            verified=threshold.verified,
+            key=f"{threshold.purpose}: {threshold.label}"
+            + ("" if threshold.verified else f" ({UNVERIFIED})"),
+        )
+        for threshold in thresholds
+    )
+
+
+def _flowsheet_points(sheet: Flowsheet, measure: str) -> tuple[tuple[dt.date, float, str], ...]:
+    found = [
+        (row.date, value) for row in sheet.rows if (value := _row_value(row, measure)) is not None
+    ]
+    stale_day = found[-1][0] if found and measure in sheet.stale else None
+    return tuple((day, value, STALE if day == stale_day else "") for day, value in found)
+
+
+def _row_value(row: FlowsheetRow, measure: str) -> float | None:
+    if measure == "alsfrs_r":
+        return float(row.alsfrs_r.total) if row.alsfrs_r is not None else None
+    value: float | None = getattr(row, measure)
+    return value
+
+
+def _value_scale(values: Sequence[float], spec: _Measure) -> tuple[float, float, tuple[float, ...]]:
+    """The bottom and top of the value axis and its ticks: round steps that leave room around
+    the values, within the bounds of the measure."""
+    low, high = min(values), max(values)
+    step = next((s for s in spec.steps if (high - low) / s <= _MAX_VALUE_TICKS - 3), spec.steps[-1])
+    bottom = math.floor(low / step) * step
+    top = math.ceil(high / step) * step
+    # at least half a step between the outermost values and the ends of the axis
+    bottom -= step if low - bottom < step / 2 else 0
+    top += step if top - high < step / 2 else 0
+    bottom = max(bottom, spec.floor) if spec.floor is not None else bottom
+    top = min(top, spec.ceiling) if spec.ceiling is not None else top
+    count = math.floor((top - bottom) / step + 1e-9)
+    return bottom, top, tuple(round(bottom + index * step, 6) for index in range(count + 1))
+
+
+def _threshold_description(lines: Sequence[ReferenceLine]) -> str:
+    return "".join(f" Threshold line, {line.key_text}." for line in lines)
+
+
+def _stale_description(sheet: Flowsheet, measure: str) -> str:
+    note = sheet.notes.get(measure)
+    return f" The latest value is {STALE}: {note}." if measure in sheet.stale and note else ""
+
+
 def _count(points: Sequence[object], noun: str) -> str:
     return f"{len(points)} {noun}" + ("" if len(points) == 1 else "s")
 
 
-def _listing(points: Sequence[tuple[dt.date, float, str]], unit: str) -> str:
+def _listing(points: Sequence[tuple[dt.date, float, str]], unit: str, digits: int = 1) -> str:
     return "; ".join(
-        f"{day}: {_number(value)}{unit}" + (f" ({note})" if note else "")
+        f"{day}: {_number(value, digits)}{unit}" + (f" ({note})" if note else "")
         for day, value, note in points
     )
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:.1f}"
+def _number(value: float, digits: int = 1) -> str:
+    return number(value, digits=digits)
 
 
 def _dates(
@@ -290,7 +434,7 @@ def _dates(
     return [*(day for day, _, _ in points), *(milestone.day for milestone in milestones)]
 
 
-def _frame(dates: Sequence[dt.date], as_of: dt.date, y_max: float) -> _Frame:
+def _frame(dates: Sequence[dt.date], as_of: dt.date, y_max: float, y_min: float = 0.0) -> _Frame:
     first = min(dates)
     span = max((as_of - first).days, _MIN_SPAN_DAYS)
     margin = max(span // 25, 1)
@@ -298,7 +442,7 @@ def _frame(dates: Sequence[dt.date], as_of: dt.date, y_max: float) -> _Frame:
     # clamped to the calendar: a record may hold dates near year 1 or 9999
     start = dt.date.fromordinal(max(first.toordinal() - margin, 1))
     end = dt.date.fromordinal(min(last + margin, dt.date.max.toordinal()))
-    return _Frame(start, end, y_max)
+    return _Frame(start, end, y_max, y_min)
 
 
 def _svg_open(ident: str, title: str, desc: str, height: int = _HEIGHT) -> list[str]:
@@ -332,7 +476,7 @@ def _chart(
     desc: str,
     y_label: str,
     frame: _Frame,
-    y_ticks: Sequence[int],
+    y_ticks: Sequence[float],
     series: Sequence[_Series],
     reference_lines: Sequence[ReferenceLine],
     milestones: Sequence[_Milestone],
@@ -354,7 +498,7 @@ def _chart(
     return "\n".join(parts)
 
 
-def _value_axis(frame: _Frame, ticks: Sequence[int], label: str) -> list[str]:
+def _value_axis(frame: _Frame, ticks: Sequence[float], label: str) -> list[str]:
     parts = ['<g class="value-axis" aria-hidden="true">']
     for tick in ticks:
         y = frame.y(tick)
@@ -362,7 +506,9 @@ def _value_axis(frame: _Frame, ticks: Sequence[int], label: str) -> list[str]:
             f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{_LEFT + _PLOT_WIDTH}" y2="{y:.1f}" '
             f'stroke="{_GRID}" stroke-width="1"/>'
         )
-        parts.append(f'<text x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+        parts.append(
+            f'<text x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{_number(tick)}</text>'
+        )
     middle = _TOP + _PLOT_HEIGHT / 2
     parts.append(
         f'<text x="14" y="{middle:.1f}" text-anchor="middle" '
@@ -445,7 +591,7 @@ def _reference_line(frame: _Frame, line: ReferenceLine, index: int) -> list[str]
     y = frame.y(line.value)
     right = _LEFT + _PLOT_WIDTH
     key_y = _HEIGHT + 6 + _KEY_ROW * index
-    dash = 'stroke-width="1.5" stroke-dasharray="6 4"'
+    dash = f'stroke-width="1.5" stroke-dasharray="{"6 4" if line.verified else "2 3"}"'
     return [
         f'<g class="reference-line" aria-hidden="true">'
         f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{colour}" {dash}/>'
@@ -453,7 +599,7 @@ def _reference_line(frame: _Frame, line: ReferenceLine, index: int) -> list[str]
         f"{_number(line.value)}</text>"
         f'<line x1="{_LEFT}" y1="{key_y}" x2="{_LEFT + 28}" y2="{key_y}" stroke="{colour}" {dash}/>'
         f'<text x="{_LEFT + 36}" y="{key_y + 4}" font-size="11">'
-        f"{_text(f'{_number(line.value)} %: {line.label}')}</text></g>"
+        f"{_text(line.key_text)}</text></g>"
     ]
 
 
@@ -468,16 +614,19 @@ def _series(frame: _Frame, series: _Series, colour: str, named: bool) -> list[st
     labelled = len(series.points) <= _MAX_VALUE_LABELS
     prefix = f"{series.name} " if named else ""
     for (x, y), (day, value, note) in zip(coordinates, series.points, strict=True):
-        tooltip = f"{day}: {prefix}{_number(value)}" + (f" ({note})" if note else "")
-        fill = "#ffffff" if series.dashed else colour
+        tooltip = f"{day}: {prefix}{_number(value, series.digits)}" + (f" ({note})" if note else "")
+        stale = note == STALE
+        fill = "#ffffff" if series.dashed or stale else colour
+        marked = ' class="stale"' if stale else ""
         parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" stroke="{colour}" '
+            f'<circle{marked} cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" stroke="{colour}" '
             f'stroke-width="2"><title>{_text(tooltip)}</title></circle>'
         )
         if labelled:
+            shown = _number(value, series.digits) + (f" {STALE}" if stale else "")
             parts.append(
                 f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" font-size="11" '
-                f'fill="{colour}" aria-hidden="true">{_number(value)}</text>'
+                f'fill="{colour}" aria-hidden="true">{shown}</text>'
             )
     parts.append("</g>")
     return parts

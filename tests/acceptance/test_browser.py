@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from alscare import assess, parse_record
 from alscare.knowledge import KnowledgeBase
+from alscare.presentation import Kind, wording
 from alscare.schemas.vocabulary import AlsfrsItem, Region
 from alscare.services import get_patient, import_records, today
 from alscare.storage.security import Actor, Channel, Role
@@ -113,7 +114,7 @@ def test_browser_clinician_adds_patient_and_rating_sees_stage_and_recommendation
     expect(recommendations).to_have_count(len(expected.recommendations))
     first = expected.recommendations[0]
     item = page.locator(f"#rec-{first.id}")
-    expect(item).to_contain_text(first.action.value)
+    expect(item).to_contain_text(wording(kb).label(Kind.ACTION, first.action))
     # Each cited source resolves to its citation in the page's list of sources.
     source = first.sources[0]
     item.get_by_role("link", name=source).click()
@@ -248,7 +249,7 @@ def test_browser_patient_page_shows_the_course_the_record_and_unverified_marks(
     expect(page.get_by_text("Ada Example")).to_be_visible()
     course = page.get_by_role("table", name="Course: when each region first showed signs")
     cervical = expected.course.regions[Region.CERVICAL]
-    row = f"cervical {cervical.first_umn} {cervical.first_lmn}"
+    row = f"Cervical {cervical.first_umn} {cervical.first_lmn}"
     expect(course.get_by_role("row", name=row, exact=True)).to_be_visible()
     examinations = page.get_by_role("table", name="Examinations")
     expect(examinations.locator("tr.after-as-of")).to_contain_text("after 2025-01-15")
@@ -278,7 +279,9 @@ def test_browser_date_picker_shows_an_earlier_assessment(
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"as_of=2025-02-01"))
     expect(page.get_by_text("Showing the assessment as of 2025-02-01")).to_be_visible()
-    expect(page.locator(".tile", has_text="ALSFRS-R total").locator("dd")).to_contain_text("—")
+    expect(page.locator(".tile", has_text="ALSFRS-R total").locator("dd")).to_contain_text(
+        "not known"
+    )
     page.get_by_role("link", name="Back to today").click()
     expect(page.locator(".tile", has_text="ALSFRS-R total").locator("dd")).to_contain_text("43")
 

@@ -261,3 +261,18 @@ def test_rules_encals_delay_limit_is_the_turning_point_of_its_transform(kb):
     minimum = model.applicability.min_diagnostic_delay_months
     step = 0.01
     assert term(minimum) < term(minimum - step) and term(minimum) < term(minimum + step)
+
+
+def _without_window(measurement: str) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        data["repeat_windows"] = [
+            window for window in data["repeat_windows"] if window["measurement"] != measurement
+        ]
+
+    return change
+
+
+def test_rules_follow_up_measurement_needs_a_repeat_window(content):
+    error = _broken(content, "rules/definitions.yaml", _without_window("weight"))
+    assert "treatment.follow_up.weight.measurement" in str(error)
+    assert "weight has no repeat window" in str(error)

@@ -149,3 +149,51 @@ def test_treatment_drug_names_match_whole_words_only(kb):
 )  # fmt: skip
 def test_treatment_broken_rule_rejected(change, message):
     assert message in _invalid(change)
+
+
+# The counts of the treatment section per knowledge version (a content change is a visible,
+# versioned diff).
+TREATMENT_CENSUS = {
+    "2026.3": {
+        "recommendation_rules": 68,
+        "alert_rules": 10,
+        "drugs": 6,
+        "follow_up": 7,
+        "unverified_recommendation_rules": 23,
+        "unverified_alert_rules": 2,
+        "unverified_follow_up": 2,
+    },
+}
+
+
+def test_treatment_census_matches_knowledge_version(kb):
+    treatment = kb.treatment
+    census = {
+        "recommendation_rules": len(treatment.recommendation_rules),
+        "alert_rules": len(treatment.alert_rules),
+        "drugs": len(treatment.drugs),
+        "follow_up": len(treatment.follow_up),
+        "unverified_recommendation_rules": sum(
+            not rule.verified for rule in treatment.recommendation_rules
+        ),
+        "unverified_alert_rules": sum(not rule.verified for rule in treatment.alert_rules),
+        "unverified_follow_up": sum(not item.verified for item in treatment.follow_up),
+    }
+    assert kb.version in TREATMENT_CENSUS, f"knowledge version {kb.version} has no census"
+    assert census == TREATMENT_CENSUS[kb.version], "treatment changed: bump knowledge_version"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"measurement": "weight", "screen": "cognition"}, "give one of"),
+        ({"alert": "niv_indicated"}, "names its intervention"),
+        ({"measurement": "weight", "based_on": ["weight"]}, "names its intervention"),
+    ],
+)
+def test_follow_up_item_of_one_kind_only(change, message):
+    raw = _raw()
+    item = {"id": "x", "label": "X", "sources": [{"id": "nice2016_ng42", "where": "x"}], **change}
+    raw["follow_up"] = [item]
+    with pytest.raises(ValidationError, match=message):
+        TreatmentRules.model_validate(raw)

@@ -1,8 +1,30 @@
 """Integration fixtures: real SQLite and PostgreSQL databases and a live server
-(see ``tests/conftest_server.py``; browser tests import the same fixtures)."""
+(see ``tests/conftest_server.py``; browser tests import the same fixtures), and ``api_client``,
+the server's HTTP clients by account."""
 
 from __future__ import annotations
 
-from tests.conftest_server import backend, database, live_server
+from collections.abc import Callable, Iterator
 
-__all__ = ["backend", "database", "live_server"]
+import httpx
+import pytest
+
+from tests.conftest_server import LiveServer, backend, database, live_server
+
+__all__ = ["api_client", "backend", "database", "live_server"]
+
+
+@pytest.fixture(scope="module")
+def api_client(live_server: LiveServer) -> Iterator[Callable[[str | None], httpx.Client]]:
+    """``api_client(username)``: one HTTP client of the module's server with that account's
+    bearer token (None: without a token), closed when the module ends."""
+    clients: dict[str | None, httpx.Client] = {}
+
+    def client(username: str | None) -> httpx.Client:
+        if username not in clients:
+            clients[username] = live_server.client(username)
+        return clients[username]
+
+    yield client
+    for opened in clients.values():
+        opened.close()

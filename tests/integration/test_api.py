@@ -17,11 +17,12 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from alscare import KnowledgeBase, parse_record
+from alscare.assessment_dates import clinic_latest
 from alscare.cli.app import app as cli_app
 from alscare.knowledge.document import topic_document
 from alscare.schemas.records import parse_record_v1
 from alscare.schemas.upgrade import upgrade
-from alscare.services import EARLIEST_AS_OF, FUTURE_DATE, LATEST_AS_OF
+from alscare.services import EARLIEST_AS_OF, FUTURE_DATE, LATEST_AS_OF, today
 from alscare.web.api import ENTRY_ENDPOINTS
 from tests.conftest_server import LiveServer
 from tests.integration.strategies import FULL_RECORD, FULL_RECORD_V1, rating
@@ -148,7 +149,9 @@ def test_add_visit_entry_to_each_series_is_201_and_stored_last(
     clinician.post("/api/v1/patients", json=_example("P-0002-bulbar-onset", patient_id))
     before = clinician.get(f"/api/v1/patients/{patient_id}").json().get(series, [])
     entry = _dated(FULL_RECORD[series][0], "2025-01-15")
-    response = clinician.post(f"/api/v1/patients/{patient_id}/{segment}", json=entry)
+    # the example weighed 84 kg: 61.25 kg is an unlikely change (alscare.plausibility), confirmed
+    url = f"/api/v1/patients/{patient_id}/{segment}"
+    response = clinician.post(url, json=entry, params={"confirm": "/kg"})
     assert response.status_code == 201, response.text
     stored = clinician.get(f"/api/v1/patients/{patient_id}").json()[series]
     assert len(stored) == len(before) + 1
@@ -227,13 +230,22 @@ def test_assessment_date_the_app_cannot_use_is_422_at_as_of(
     assert problem["pointer"] == "/query/as_of"
 
 
-@pytest.mark.parametrize("as_of", [EARLIEST_AS_OF, LATEST_AS_OF])
+@pytest.mark.parametrize(
+    ("record", "as_of"),
+    [
+        (FULL_RECORD, dt.date(1950, 5, 6)),  # the birth date
+        (FULL_RECORD, clinic_latest(today())),  # a year after today
+        ({"id": "API-ASOF-UNDATED", "sex": "female"}, EARLIEST_AS_OF),  # no date: no lower limit
+    ],
+    ids=["birth", "year-ahead", "undated"],
+)
 def test_assessment_on_the_first_and_last_date_the_app_assesses_on(
-    clinician: httpx.Client, as_of: dt.date
+    clinician: httpx.Client, record: dict[str, Any], as_of: dt.date
 ) -> None:
-    clinician.post("/api/v1/patients", json={**FULL_RECORD, "id": "API-ASOF-EDGE"})
+    patient_id = f"{record['id']}-EDGE"
+    clinician.post("/api/v1/patients", json={**record, "id": patient_id})
     response = clinician.get(
-        "/api/v1/patients/API-ASOF-EDGE/assessment", params={"as_of": as_of.isoformat()}
+        f"/api/v1/patients/{patient_id}/assessment", params={"as_of": as_of.isoformat()}
     )
     assert response.status_code == 200
     assert response.json()["as_of"] == as_of.isoformat()
@@ -262,7 +274,9 @@ def test_patch_patient_replaces_fields_of_the_record_v2(clinician: httpx.Client)
     clinician.post("/api/v1/patients", json=_example("P-0003-conduction-block", "API-PATCH"))
     exams = [{"date": "2025-01-20", "regions": {"bulbar": {"weakness": True}, "thoracic": None}}]
     response = clinician.patch(
-        "/api/v1/patients/API-PATCH", json={"examinations": exams, "death": {"date": "2025-03-01"}}
+        "/api/v1/patients/API-PATCH",
+        json={"examinations": exams, "death": {"date": "2025-03-01"}},
+        headers={"X-Change-Reason": "examination re-recorded"},
     )
     assert response.status_code == 200
     stored = clinician.get("/api/v1/patients/API-PATCH").json()

@@ -164,12 +164,12 @@ def test_cli_assess_text_renders_every_section(cli):
         "RECOMMENDATIONS",
         "DIAGNOSTIC AND RISK FACTORS",
         "MISSING DATA",
-        "IGNORED",
+        "LEFT OUT (DATED AFTER THE ASSESSMENT DATE)",
         "SOURCES",
     ):
         assert heading in text
     assert text.index("ALERTS") < text.index("SCORES")
-    assert "King's stage" in text and "4B (from ALSFRS-R)" in text
+    assert "King's stage" in text and "4B (estimated from the ALSFRS-R)" in text
     assert "balendra2014_kings_alsfrs: Balendra R" in text
     assert "ALS assessment of patient P-0004" in text
     assert "Dora Example" not in text and "EX-100004" not in text

@@ -3,6 +3,7 @@ settings they read, on real databases (and a real server process for ``serve --d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -16,10 +17,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from alscare import ConfigError, parse_record_json
+from alscare import ConfigError, parse_record, parse_record_json
 from alscare.cli.app import app
 from alscare.cli.server import AccountRole
-from alscare.demo import demo_records
+from alscare.demo import LATEST_ENTRY_DAYS_AGO, demo_records
 from alscare.schemas.records import parse_record_v1
 from alscare.schemas.upgrade import upgrade
 from alscare.settings import MIN_SECRET_KEY_LENGTH, load_settings
@@ -237,7 +238,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     url = f"http://127.0.0.1:{port}"
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
+        lines = [process.stdout.readline() for _ in range(4)]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -261,12 +262,35 @@ def test_serve_demo_seeds_examples_and_prints_a_working_account(
     url, lines = demo_server
     assert lines[0].startswith("alscare ")
     assert f"on {url}" in lines[0]
-    account = lines[1].split()
-    assert account[:2] == ["demo", "account:"]
-    username, password = account[2], account[4]
-    token = httpx.post(
-        f"{url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=30
-    ).json()["access_token"]
+    clinician, admin = lines[1].split(), lines[2].split()
+    assert clinician[:5] == ["demo", "clinician", "account:", "demo", "password:"]
+    assert admin[:5] == ["demo", "admin", "account:", "demo-admin", "password:"]
+    assert lines[2].rstrip().endswith("(sees the audit trail at /audit)")
+    token = _token(url, clinician[3], clinician[5])
     listed = httpx.get(f"{url}/api/v1/patients", headers={"Authorization": f"Bearer {token}"})
     assert [p["id"] for p in listed.json()] == sorted(r.id for r in demo_records())
+    admin_token = _token(url, admin[3], admin[5])
+    audit = httpx.get(f"{url}/api/v1/audit", headers={"Authorization": f"Bearer {admin_token}"})
+    assert audit.status_code == 200 and any(e["username"] == "demo-seed" for e in audit.json())
     assert (tmp_path / "alscare.db").is_file()
+
+
+def test_serve_demo_patients_were_seen_three_weeks_ago(demo_server: tuple[str, list[str]]) -> None:
+    url, lines = demo_server
+    clinician = lines[1].split()
+    token = _token(url, clinician[3], clinician[5])
+    seen = dt.date.today() - dt.timedelta(days=LATEST_ENTRY_DAYS_AGO)
+    for original in demo_records():
+        response = httpx.get(
+            f"{url}/api/v1/patients/{original.id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        record = parse_record(response.json())
+        assert max(when for _, when in record.dated_entries()) == seen
+        assert record.birth_date is None or record.birth_date != original.birth_date
+
+
+def _token(url: str, username: str, password: str) -> str:
+    response = httpx.post(
+        f"{url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=30
+    )
+    return str(response.json()["access_token"])

@@ -146,9 +146,9 @@ def test_migration_fills_the_listing_and_drops_the_v1_tables(at_0001: Database) 
 
 def test_migrated_patient_takes_its_next_revision(at_0001: Database) -> None:
     at_0001.upgrade()
-    entry = parse_entry("weights", {"date": "2025-03-01", "kg": 64.5})
+    entry = parse_entry("weights", {"date": "2025-03-01", "kg": 57.5})
     updated = add_entry(at_0001, ADMIN, "P-0001", "weights", entry)
-    assert updated.weights[-1].kg == 64.5
+    assert updated.weights[-1].kg == 57.5
     numbers = [row.revision for row in _revisions(at_0001) if row.patient_id == "P-0001"]
     assert numbers == [1, 2]
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete
 
 from alscare import Assessment, assess, parse_record, services
 from alscare.knowledge import KnowledgeBase
+from alscare.presentation import ENCALS_CAVEAT, number
 from alscare.schemas.vocabulary import AlsfrsItem, Region
 from alscare.storage.security import Actor, Channel, Role
 from alscare.storage.tables import UserRow
@@ -770,7 +771,7 @@ def test_pages_rating_form_offers_5b_once_a_gastrostomy_is_rated(live_server: Li
     client.post("/patients/PG-5B-1/visit/alsfrs-r", {**rating_form(), "item_5_form": "5b"})
     form = client.get("/patients/PG-5B-1/visit/alsfrs-r").text
     assert re.search(r'value="5b"\s+checked', form)
-    age = f"70 years on {services.today()} (as recorded)"
+    age = f"70 years (70 recorded on {services.today()})"
     assert age in client.get("/patients/PG-5B-1").text
 
 
@@ -903,16 +904,18 @@ def test_pages_patient_page_shows_the_course_and_the_encals_event_and_conditiona
     expected = _assessed(live_server, "PG-V2-1", AS_OF, kb)
     for region, first in expected.course.regions.items():
         cells = text_of(element(page, f"course-{region.value}"))
-        assert cells == f"{region.value} {first.first_umn or '—'} {first.first_lmn or '—'}"
+        label = region.value.capitalize()
+        assert cells == f"{label} {first.first_umn or '—'} {first.first_lmn or '—'}"
     assert expected.course.regions[Region.CERVICAL].first_lmn == dt.date(2024, 8, 20)
     encals = expected.prognosis.encals
     assert encals.applicable is True and encals.event and encals.conditional is not None
     assert encals.event in text_of(element(page, "encals-event"))
     conditional = text_of(element(page, "encals-conditional"))
     median = encals.conditional.median_survival_months
-    assert median is not None and f"{median:.0f} months from {AS_OF}" in conditional
+    assert median is not None and f"{number(median)} months from {AS_OF}" in conditional
     for months, probability in encals.conditional.survival.items():
         assert f"{months} months later: {probability * 100:.0f} %" in conditional
+    assert text_of(element(page, "encals-caveat")) == f"Caveat. {ENCALS_CAVEAT}"
 
 
 def test_pages_patient_page_shows_stale_and_implausible_scores_with_their_dates(
@@ -993,6 +996,7 @@ def test_pages_patient_page_marks_every_unverified_conclusion(
         ("summary-h", assessment.scores.verified),
         ("stage-kings", assessment.staging.kings.verified),
         ("prog-h", assessment.prognosis.encals.verified),
+        *((f"due-{item.id}", item.verified) for item in assessment.due),
     ]
     if assessment.staging.kings_clinical is not None:
         shown.append(("stage-kings_clinical", assessment.staging.kings_clinical.verified))

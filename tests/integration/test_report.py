@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from alscare import Assessment, KnowledgeBase, assess
 from alscare.cli.app import app
 from alscare.plots import fvc_reference_lines
+from alscare.presentation import ENCALS_CAVEAT, UNVERIFIED_LEGEND
 from alscare.report import render_html, render_pdf
 from alscare.schemas.assessment import (
     Alert,
@@ -199,6 +200,11 @@ def _section(page: str, name: str) -> str:
     return match.group(1)
 
 
+def _escaped(text: str) -> str:
+    """Text as the letter's template escapes it."""
+    return html.escape(text, quote=False).replace("'", "&#39;")
+
+
 def _cited_ids(assessment: Assessment) -> set[str]:
     data = assessment.model_dump(mode="json")
     found: set[str] = set()
@@ -240,7 +246,7 @@ def test_render_html_engine_assessment_cites_every_source_in_full(kb):
 
 def test_render_html_header_names_patient_date_and_knowledge_version(kb, full_html):
     header = full_html.split("<main>")[0]
-    for text in ("P-0001", "female", "63 years (born 1961-09-14)", "EU", "2025-02-01"):
+    for text in ("P-0001", "Female", "63 years (born 1961-09-14)", "European Union", "2025-02-01"):
         assert f"<dd>{text}</dd>" in header
     assert f"<dd>{kb.version}</dd>" in header
 
@@ -304,9 +310,8 @@ def test_render_html_verified_conclusions_untagged(kb):
         regions={Region.BULBAR: RegionStatus(umn=False, lmn=False)},
     )
     main = render_html(record, plain, kb).split("<main>")[1]
-    without_legend = re.sub(r'<p class="legend">.*?</p>', "", main, flags=re.S)
-    assert UNVERIFIED_TAG in main
-    assert UNVERIFIED_TAG not in without_legend
+    assert UNVERIFIED_TAG not in main
+    assert f'<p class="legend">{_escaped(UNVERIFIED_LEGEND)}' in main  # the mark explained
 
 
 def test_render_html_scores_dated_and_flagged_with_why(kb, full_html):
@@ -322,7 +327,7 @@ def test_render_html_scores_dated_and_flagged_with_why(kb, full_html):
 def test_render_html_regions_table_shows_the_course(full_html):
     criteria = _section(full_html, "criteria")
     assert (
-        '<tr><th scope="row">Cervical</th><td>yes</td><td>yes</td><td>clinical+emg</td>'
+        '<tr><th scope="row">Cervical</th><td>yes</td><td>yes</td><td>clinical signs and EMG</td>'
         "<td>2024-06-12</td><td>2024-04-02</td></tr>"
     ) in criteria
     assert '<th scope="col">First UMN</th>' in criteria
@@ -380,13 +385,13 @@ def test_render_html_prognosis_shows_median_survival_table_and_caveat(full_html)
     assert "98 %" in prognosis
     assert "18 %" in prognosis
     assert "Caveat" in prognosis
-    assert "not available" in prognosis  # inputs that were not given
+    assert "<td>not known</td>" in prognosis  # inputs that were not given
 
 
 def test_render_html_prognosis_names_the_event_and_survival_from_as_of(full_html):
     prognosis = _section(full_html, "prognosis")
     assert f"Event predicted:</span> {ENCALS_EVENT}." in prognosis
-    assert f"to the event it predicts ({ENCALS_EVENT})" in prognosis  # the caveat
+    assert _escaped(f"{ENCALS_CAVEAT} The event it predicts: {ENCALS_EVENT}.") in prognosis
     assert (
         "For a patient free of the event on 2025-02-01, 15 months after onset: median survival "
         "14.1 more months."
@@ -428,7 +433,8 @@ def test_render_html_escapes_assessment_text(full_html):
 def test_render_html_lists_missing_and_ignored(full_html):
     data = _section(full_html, "data")
     assert "thoracic examination" in data
-    assert "alsfrs_r rating of 2025-03-01 is after as_of" in data
+    assert "ALSFRS-R rating of 2025-03-01 is after the assessment date" in data
+    assert "as_of" not in data
 
 
 def test_render_html_ends_with_disclaimer(kb, full_html):
@@ -518,7 +524,7 @@ def test_render_html_empty_assessment_says_what_is_not_available(kb):
     assert "cannot be decided" in summary
     assert "There are no alerts and no recommendations." in summary
     assert "No alerts." in _section(page, "alerts")
-    assert "not available" in _section(page, "scores")
+    assert "<td>not known</td>" in _section(page, "scores")
     assert "not computed" in _section(page, "prognosis")
     assert "No ALSFRS-R ratings recorded" in page
     assert "No FVC measurements recorded" in page

@@ -26,7 +26,7 @@ from alscare import (
     parse_record,
     parse_record_json,
 )
-from alscare.demo import DEMO_USERNAME, demo_records, seed_demo
+from alscare.demo import DEMO_ADMIN_USERNAME, DEMO_USERNAME, dated_for, demo_records, seed_demo
 from alscare.schemas.common import WeightEntry
 from alscare.schemas.patient import AlsfrsRating, Examination
 from alscare.schemas.records import parse_record_v1
@@ -358,7 +358,8 @@ def test_update_patient_replaces_fields_and_keeps_the_rest(database: Database) -
     original = parse_record(FULL_RECORD).model_copy(update={"id": "UPD-1"})
     create_patient(database, CLINICIAN, original)
     exams = [{"date": "2024-02-01", "regions": {"cervical": {"weakness": True}}}]
-    updated = update_patient(database, CLINICIAN, "UPD-1", {"examinations": exams, "care": None})
+    changes = {"examinations": exams, "care": None}
+    updated = update_patient(database, CLINICIAN, "UPD-1", changes, reason="re-examined")
     stored = get_patient(database, ADMIN, "UPD-1")
     assert stored == updated
     assert stored.to_json_dict()["examinations"] == exams
@@ -414,13 +415,14 @@ def test_reads_and_writes_each_write_one_audit_row(database: Database) -> None:
 
 
 def test_list_patients_search_matches_part_of_the_id_in_any_case(database: Database) -> None:
-    ids = ("LS_a-1", "LSxb-2", "ls_C-3")
+    # "lsq" is in no other test's patient: the database is shared by the whole session
+    ids = ("LSQ_a-1", "LSQxb-2", "lsq_C-3")
     import_records(database, ADMIN, [parse_record({"id": i}) for i in ids])
-    assert [p.id for p in list_patients(database, VIEWER, search="ls_")] == ["LS_a-1", "ls_C-3"]
-    assert [p.id for p in list_patients(database, VIEWER, search="SXB")] == ["LSxb-2"]
+    assert [p.id for p in list_patients(database, VIEWER, search="lsq_")] == ["LSQ_a-1", "lsq_C-3"]
+    assert [p.id for p in list_patients(database, VIEWER, search="SQXB")] == ["LSQxb-2"]
     # a literal %, not a wildcard: none of these ids has one (other tests' patients may)
     assert not {p.id for p in list_patients(database, VIEWER, search="%")} & set(ids)
-    assert list_patients(database, VIEWER, search="ls", limit=1, offset=1)[0].id == "LSxb-2"
+    assert list_patients(database, VIEWER, search="lsq", limit=1, offset=1)[0].id == "LSQxb-2"
 
 
 def test_list_patients_searches_names_and_numbers_of_the_current_revision(
@@ -450,7 +452,8 @@ def test_list_patients_searches_names_and_numbers_of_the_current_revision(
     assert (listed.symptom_onset_date, listed.onset_site) == (dt.date(2024, 1, 5), "bulbar")
     assert (listed.death_date, listed.revision) == (dt.date(2025, 2, 1), 1)
     assert [p.id for p in list_patients(database, VIEWER, search="xq-771")] == ["LS-NAME-1"]
-    update_patient(database, CLINICIAN, "LS-NAME-1", {"identity": {"name": "Olga Nunez"}})
+    rename = {"identity": {"name": "Olga Nunez"}}
+    update_patient(database, CLINICIAN, "LS-NAME-1", rename, reason="name as in the passport")
     assert list_patients(database, VIEWER, search="ölga") == []
     (renamed,) = list_patients(database, VIEWER, search="olga nu")
     assert (renamed.identifiers, renamed.revision) == (None, 2)
@@ -538,6 +541,9 @@ def test_stored_revision_that_no_longer_validates_is_a_server_fault(database: Da
     assert "revision 1 of patient 'BAD-REV-1'" in str(raised.value)
 
 
+_ADMIN_PW = {"admin_password": "admin-demo-password"}
+
+
 def test_demo_records_are_the_examples() -> None:
     shipped = {record.id: record for record in demo_records()}
     examples = {
@@ -549,21 +555,29 @@ def test_demo_records_are_the_examples() -> None:
     assert shipped == examples
 
 
-def test_seed_demo_stores_examples_once_and_renews_the_password(
+def test_seed_demo_stores_examples_once_and_renews_the_passwords(
     backend: Backend, database: Database
 ) -> None:
     settings = server_settings(backend.url)
-    first = seed_demo(database, "first-password")
+    today = dt.date(2026, 12, 3)
+    first, _ = seed_demo(database, today=today, clinician_password="first-password", **_ADMIN_PW)
     add_entry(database, CLINICIAN, "P-0001", "weights", parse_entry("weights", _WEIGHT))
-    second = seed_demo(database, "second-password")
+    second, admin = seed_demo(
+        database, today=today, clinician_password="second-password", **_ADMIN_PW
+    )
     assert first.username == second.username == DEMO_USERNAME
-    ids = [record.id for record in demo_records()]
-    stored = export_records(database, ADMIN, ids)
-    assert stored[1:] == demo_records()[1:]
-    assert len(stored[0].weights) == len(demo_records()[0].weights) + 1  # not seeded again
+    assert (admin.username, admin.role) == (DEMO_ADMIN_USERNAME, Role.ADMIN)
+    dated = [dated_for(record, today) for record in demo_records()]
+    stored = export_records(database, ADMIN, [record.id for record in dated])
+    assert stored[1:] == dated[1:]
+    assert len(stored[0].weights) == len(dated[0].weights) + 1  # not seeded again
     assert [r.revision for r in _revisions(database, stored[0].id)] == [1, 2]
     user = authenticate(database, DEMO_USERNAME, "second-password", settings, channel=Channel.PAGES)
     assert user.role is Role.CLINICIAN
+    admin_user = authenticate(
+        database, DEMO_ADMIN_USERNAME, _ADMIN_PW["admin_password"], settings, channel=Channel.API
+    )
+    assert admin_user.role is Role.ADMIN
 
 
 def test_audit_times_are_utc(database: Database) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from alscare import Assessment, parse_record
+from alscare import Assessment, RecordError, parse_record
 from alscare.engine import patient_facts
 from tests.builders import make_record_v2
 from tests.builders_v2 import ALS_BASE, assess_on, examination, rated, respiratory
@@ -612,3 +612,42 @@ def test_a_variant_of_uncertain_significance_leaves_causality_open(kb, genetics,
 def test_null_identifiers_mean_none_recorded():
     record = make_record_v2(sex="male", identity={"name": "A Patient", "identifiers": None})
     assert record.identity is not None and record.identity.identifiers == ()
+
+
+def test_an_entry_of_symptoms_alone_is_not_a_breathing_test(kb):
+    # respiratory_review_overdue and the worklist read the latest entry with a test result: a
+    # later entry that records only symptoms does not reset the 3-month clock (nice2010_cg105).
+    record = make_record_v2(
+        **ALS_BASE,
+        respiratory=[
+            respiratory("2024-01-15", fvc_percent_predicted=85),
+            respiratory("2024-06-01", symptoms=["orthopnea"]),
+        ],
+    )
+    assessment = assess_on(record, "2024-06-10", kb)
+    assert _alert(assessment, "respiratory_review_overdue") is not None
+    assert "respiratory_tests" in {item.id for item in assessment.due}
+
+
+def test_kings_clinical_stage_1_from_onset_says_so(kb):
+    # roche2012_kings: stage 1 is symptom onset (one region involved); with no region recorded
+    # as involved and no diagnosis, the onset is the reason.
+    record = make_record_v2(
+        sex="male",
+        birth_date="1962-07-30",
+        symptom_onset={"date": "2025-07-21"},
+        interventions=[{"kind": "niv", "event": "offered", "date": "2025-11-01"}],
+    )
+    clinical = assess_on(record, "2025-12-01", kb).staging.kings_clinical
+    assert clinical is not None and clinical.stage == "1"
+    assert "symptom onset on 2025-07-21" in clinical.because
+
+
+def test_reference_limits_the_wrong_way_round_point_at_the_lower_limit():
+    with pytest.raises(RecordError) as raised:
+        make_record_v2(
+            labs=[{"id": "alt", "value": 30, "unit": "U/L", "lower_limit": 50, "upper_limit": 40}]
+        )
+    assert [str(p) for p in raised.value.problems] == [
+        "/labs/0/lower_limit: the lower reference limit is above the upper one"
+    ]

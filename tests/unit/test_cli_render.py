@@ -182,7 +182,7 @@ def _full() -> Assessment:
             Alert(id="rapid_progression", severity="medium", verified=False),
         ),
         missing=("height",),
-        ignored=("weight of 2025-05-01 is after as_of",),
+        ignored=("weight of 2025-05-01 is after the assessment date",),
     )
 
 
@@ -191,11 +191,12 @@ def test_render_shows_every_section_and_field(kb):
     for expected in (
         "ALS assessment of patient P-9",
         "as of 2025-03-01; knowledge version 2026.1; alscare.assessment/v1",
-        "! HIGH: niv indicated",
-        "! MEDIUM: rapid progression (unverified)",
+        "! HIGH PRIORITY: NIV indicated",
+        "! MEDIUM PRIORITY: Rapid progression (unverified)",
         "+ note: call the patient; today",
         "+ urgent: yes",
-        "40/48 on 2025-01-01 (bulbar 10/12, fine motor 10/12, gross motor 10/12",
+        "ALSFRS-R total            40/48 on 2025-01-01 (bulbar 10/12, fine motor 10/12, gross "
+        "motor 10/12",
         "item 5 as 5b",
         "SCORES (UNVERIFIED)",
         "0.75 points/month (intermediate) on 2025-01-01",
@@ -208,45 +209,48 @@ def test_render_shows_every_section_and_field(kb):
         "! BMI: implausible, not used for advice: outside 10-80 kg/m2",
         "? missing: height",
         "ALSFRS-R 40/48 [bold]not markup[/bold]",
-        "4A (from ALSFRS-R) (unverified)",
-        "regions involved: bulbar; gastrostomy: yes; NIV: no",
+        "4A (estimated from the ALSFRS-R) (unverified)",
+        "regions involved: Bulbar; gastrostomy: yes; NIV: no",
         "King's clinical stage     2B (unverified)",
-        "regions involved: upper limb",
-        "domains lost: swallowing",
+        "regions involved: Upper limb",
+        "domains lost: Swallowing",
         "? missing: interventions",
         "Gold Coast                met (unverified)",
-        "probable (unverified)",
+        "Clinically probable (unverified)",
         "familial, lab-supported",
-        "Awaji                     definite (unverified)",
+        "Awaji-Shima               Clinically definite (unverified)",
         "? missing: EMG",
         "PROGNOSIS (ENCALS MODEL) (UNVERIFIED)",
         "event predicted: death, tracheostomy or NIV over 23 hours a day; times are months from "
         "symptom onset",
         "Applicable                yes",
         "38.1 months from onset",
-        "12 mo 98%, 36 mo 55%, 60 mo 18%",
+        "12 months 98 %, 36 months 55 %, 60 months 18 %",
         "-4.68",
         "from the assessment date, event-free 15 months after onset; times are months after "
         "2025-03-01:",
         "Median survival           14.1 more months",
-        "Event-free survival       12 mo 58%, 24 mo 25%",
-        "age at onset years",
-        "UMN yes; LMN yes (clinical+emg) (unverified)",
+        "Event-free survival       12 months 58 %, 24 months 25 %",
+        "Age at onset                             60 years",
+        "Definite ALS (revised El Escorial)       not known",
+        "caveat: The ENCALS model estimates survival for groups of patients like this one",
+        "Cervical                  UMN yes; LMN yes (clinical signs and EMG) (unverified)",
         "LMN clinical yes; by EMG yes; by EMG on the El Escorial reading no",
         "COURSE (FIRST SIGNS BY REGION",
-        "cervical                  UMN since 2024-06-12; LMN since 2024-04-02",
-        "bulbar                    UMN not seen; LMN not seen",
-        "primary lateral sclerosis: consider (ALS spectrum, not a mimic); tests: emg ncs "
-        "(unverified)",
-        "vitamin b12: recommended (unverified)",
+        "Cervical                  UMN since 2024-06-12; LMN since 2024-04-02",
+        "Bulbar                    UMN not seen; LMN not seen",
+        "Primary lateral sclerosis: to consider (ALS spectrum, not a mimic); tests: "
+        "Electromyography (EMG) and nerve conduction studies (unverified)",
+        "Vitamin B12: recommended (unverified)",
         "- routine",
-        "START riluzole (disease modifying; strength: strong; unverified)",
+        "START Riluzole (Disease modifying; strength: strong; unverified)",
         "50 mg twice daily",
-        "foot drop: present",
-        "falls: absent",
-        "? not recorded: ftd features",
-        "military service: present",
-        "weight of 2025-05-01 is after as_of",
+        "Key diagnostic factors",
+        "Foot drop: present",
+        "Propensity for falls: absent",
+        "? not recorded: Features of frontotemporal dementia",
+        "Military service: present",
+        "weight of 2025-05-01 is after the assessment date",
         "cedarbaum1999_alsfrs_r: Cedarbaum JM",
         "- x_src",
         "shefner2020_gold_coast: Shefner JM",
@@ -325,7 +329,7 @@ def test_render_mitos_unknown_when_an_unrated_item_decides_it(kb):
 def test_render_engine_assessment_of_a_v2_example_shows_its_course(kb):
     record = example("P-0004-sod1-late", version=2)
     text = _text(assess(record, as_of=dt.date(2025, 2, 1), kb=kb), kb)
-    assert "cervical                  UMN since 2023-02-14; LMN since 2023-02-28" in text
+    assert "Cervical                  UMN since 2023-02-14; LMN since 2023-02-28" in text
     assert "FVC                       41 % predicted on 2024-08-01; STALE" in text
     assert "Applicable                yes" in text
     assert "Dora Example" not in text and "EX-100004" not in text  # the id only
@@ -333,7 +337,7 @@ def test_render_engine_assessment_of_a_v2_example_shows_its_course(kb):
 
 def test_render_empty_assessment_says_none_and_not_known(kb):
     text = _text(Assessment(patient_id="P-0", as_of=dt.date(2025, 1, 1), knowledge_version="1"), kb)
-    assert "ALSFRS-R                  not known" in text
+    assert "ALSFRS-R total            not known" in text
     assert "King's stage              not known" in text
     assert "none suggested by the record" in text
     assert "no dated examination or EMG" in text

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import typer
 
+from alscare.assessment_dates import FAR_LIMIT, as_of_problem
 from alscare.engine import assess
 from alscare.errors import Problem, RecordError
 from alscare.knowledge import KnowledgeBase
@@ -112,8 +113,13 @@ def assessed(
     label: str,
     finish: Callable[[Assessment], T],
 ) -> T | Fault:
-    """``finish`` (a serialiser, say) applied to the assessment of a record, or an internal-error
-    fault naming the exception either step raised."""
+    """``finish`` (a serialiser, say) applied to the assessment of a record; a fault when
+    ``as_of`` is not an assessment date of the patient (before their first date, or after
+    :data:`~alscare.assessment_dates.FAR_LIMIT`: the command line reads no clock), or an
+    internal-error fault naming the exception either step raised."""
+    problem = as_of_problem(record, as_of, latest=FAR_LIMIT)
+    if problem is not None:
+        return Fault(label, f"--as-of: {problem.reason}")
     try:
         return finish(assess(record, as_of=as_of, kb=kb))
     except Exception as error:  # the adapter's top level: a bug in one record, report, go on

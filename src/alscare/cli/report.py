@@ -15,8 +15,7 @@ import typer
 
 from alscare.cli.app import app
 from alscare.cli.dates import parse_as_of
-from alscare.cli.inputs import Fault, read_bytes, read_record
-from alscare.engine import assess
+from alscare.cli.inputs import Fault, assessed, read_bytes, read_record, unchanged
 from alscare.errors import ConfigError, KnowledgeError
 from alscare.knowledge.loader import default_knowledge
 
@@ -70,7 +69,10 @@ def report(
     # Imported here so that the other commands work without the report extra installed.
     from alscare.report import render_html, render_pdf
 
-    html = render_html(record, assess(record, as_of=on, kb=kb), kb)
+    assessment = assessed(record, on, kb, record_file, unchanged)
+    if isinstance(assessment, Fault):
+        _fail([str(assessment)], assessment.code)
+    html = render_html(record, assessment, kb)
     try:
         content = render_pdf(html) if suffix == _PDF_SUFFIX else html.encode("utf-8")
     except ConfigError as error:

@@ -126,7 +126,8 @@ def serve(
         bool,
         typer.Option(
             "--demo",
-            help="development mode with the example patients and a demo account (printed)",
+            help="development mode with the example patients (dated lately) and a demo "
+            "clinician and admin account (printed)",
         ),
     ] = False,
     workers: Annotated[
@@ -137,18 +138,32 @@ def serve(
     with _reported_errors():
         import uvicorn
 
+        from alscare import services
         from alscare.demo import seed_demo
         from alscare.settings import load_settings
+        from alscare.storage.security import Role
         from alscare.web.app import create_app
 
         settings = load_settings(env="development") if demo else load_settings()
         database = _open_database(settings)
-        account = seed_demo(database, secrets.token_urlsafe(12)) if demo else None
+        accounts = (
+            seed_demo(
+                database,
+                today=services.today(),
+                clinician_password=secrets.token_urlsafe(12),
+                admin_password=secrets.token_urlsafe(12),
+            )
+            if demo
+            else ()
+        )
         web_app = create_app(settings, database=database) if workers == 1 else None
     where = database.url.render_as_string(hide_password=True)
     typer.echo(f"alscare {__version__} ({settings.env}) on http://{host}:{port}  database {where}")
-    if account is not None:
-        typer.echo(f"demo account: {account.username}  password: {account.password}")
+    for account in accounts:
+        typer.echo(
+            f"demo {account.role} account: {account.username}  password: {account.password}"
+            + ("  (sees the audit trail at /audit)" if account.role is Role.ADMIN else "")
+        )
     if settings.development:
         typer.echo("development mode: do not use with real patients")
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False}
@@ -290,6 +305,13 @@ def db_export(
     output: Annotated[
         str, typer.Option("-o", "--output", help="file to write, - for standard output")
     ] = "-",
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify",
+            help="leave out who the patient is: no identity, an age in place of the birth date",
+        ),
+    ] = False,
 ) -> None:
     """Export record v2 JSON: one patient as an object, or every patient as a list."""
     with _reported_errors():
@@ -298,7 +320,7 @@ def db_export(
         database = _open_database(_settings())
         try:
             wanted = [patient_id] if patient_id is not None else None
-            records = services.export_records(database, _cli_actor(), wanted)
+            records = services.export_records(database, _cli_actor(), wanted, deidentify=deidentify)
         finally:
             database.dispose()
     data: Any = (

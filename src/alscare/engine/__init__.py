@@ -5,7 +5,8 @@ assessment, byte for byte. The record is cut at ``as_of`` into one patient state
 (``engine/state.py``); every step reads the same facts of it by the same names
 (``engine/facts.py``), unrounded, and adds what it concludes for the steps after it. Data flow
 one way: regions, differentials, criteria, scores, then staging, prognosis, factors, the
-investigation plan, the recommendations and the alerts. Numbers are rounded only when the wire
+investigation plan, the recommendations, the alerts and what falls due. Numbers are rounded
+only when the wire
 ``Assessment`` is built, at the end.
 """
 
@@ -19,6 +20,7 @@ from alscare.engine.derived_facts import DERIVED_FACTS
 from alscare.engine.differentials import differentials
 from alscare.engine.factors import diagnostic_factors, risk_factors
 from alscare.engine.facts import Facts
+from alscare.engine.follow_up import follow_up
 from alscare.engine.investigations import investigation_plan
 from alscare.engine.prognosis import encals
 from alscare.engine.recommendations import alerts, recommendations
@@ -69,7 +71,8 @@ def assess(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Asses
         "differentials": differential,
         "investigations": investigation_plan(facts, differential),
         "recommendations": recommendations(facts),
-        "alerts": alerts(facts),
+        "alerts": (raised := alerts(facts)),  # after the recommendations: rules read them
+        "due": follow_up(facts, raised),
         "ignored": facts.state.ignored,
     }
     data["missing"] = _missing(scores, staged, met, prognosis["encals"])

@@ -18,8 +18,7 @@ when no region was examined (UMN signs are clinical).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from alscare.engine.differentials import suspected_mimics
 from alscare.engine.facts import Facts
@@ -47,8 +46,7 @@ def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-@dataclass(frozen=True)
-class _Part:
+class _Part(NamedTuple):
     """One condition of a criterion: whether it holds (None = cannot tell) and why."""
 
     holds: bool | None
@@ -57,8 +55,7 @@ class _Part:
     sources: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Grade:
+class _Grade(NamedTuple):
     category: str
     reason: str
     sources: tuple[str, ...]

@@ -111,7 +111,7 @@ def _scores(facts: Facts) -> DerivedScores:
 
 @fact("alsfrs_r.progression_rate")
 def _progression_rate(facts: Facts) -> Fact:
-    return _scores(facts).fact("progression_rate", "progression rate (delta-FS)", "points/month", 2)
+    return _scores(facts).fact("progression_rate", "progression rate (ΔFS)", "points/month", 2)
 
 
 @fact("nutrition.weight_loss_percent")
@@ -130,9 +130,9 @@ def _measurements_due(facts: Facts) -> Fact:
     if not derived.stale:
         return Fact((), "every measurement within its repeat window")
     windows = facts.kb.rules.window_by_measurement
-    listed = "; ".join(
-        f"{name.replace('_', ' ')} ({note})" for name, note in derived.stale_notes.items()
-    )
+    # Measures read from one series share its note (weight loss and BMI: the weight), and the
+    # note names the series in clinical words, so each note is listed once.
+    listed = "; ".join(dict.fromkeys(derived.stale_notes.values()))
     sources = tuple(
         dict.fromkeys(
             source

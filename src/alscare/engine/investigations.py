@@ -11,8 +11,7 @@ base's order, clinical_diagnosis first.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from alscare.engine.facts import Facts
 from alscare.engine.logic import explain, holds
@@ -25,8 +24,7 @@ __all__ = ["investigation_plan"]
 Differentials = Sequence[Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
-class _Choice:
+class _Choice(NamedTuple):
     status: InvestigationStatus
     reason: str
     sources: tuple[str, ...]

@@ -18,9 +18,9 @@ named conditions and thresholds used, and whether all of that knowledge is verif
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from alscare.engine.facts import Facts, number_text
+from alscare.engine.facts import Fact, Facts, number_text
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.program import root_conditions_of
 from alscare.knowledge.rules import BOUNDS, Condition, FactTest, Ref, facts_in
@@ -28,8 +28,7 @@ from alscare.knowledge.rules import BOUNDS, Condition, FactTest, Ref, facts_in
 __all__ = ["Explanation", "explain", "holds"]
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
+class Explanation(NamedTuple):
     """Why a condition holds: the sentences, the sources of the knowledge used, and whether all
     of it is verified."""
 
@@ -80,11 +79,13 @@ def explain(condition: Condition, facts: Facts) -> Explanation:
 
 
 def _resolve(deciding: list[tuple[FactTest | Ref, bool]], facts: Facts, reasons: _Reasons) -> None:
+    comparisons = facts.prepared("comparisons", _comparisons)
     for node, value in deciding:
-        if isinstance(node, Ref):
+        if type(node) is Ref:
             reasons.merge(_named(node.ref, value, facts))
         else:
-            _leaf(node, value, facts, reasons)
+            assert isinstance(node, FactTest)  # the explainers append leaves and references
+            _leaf(value, facts(node.fact), comparisons.get(id(node)), reasons)
 
 
 def _named(condition_id: str, value: bool, facts: Facts) -> Explanation:
@@ -158,10 +159,9 @@ def _unit_of(leaf: FactTest, kb: KnowledgeBase) -> str | None:
     return conversion.canonical if conversion is not None else None
 
 
-def _leaf(test: FactTest, value: bool, facts: Facts, reasons: _Reasons) -> None:
-    fact = facts(test.fact)
-    comparison = facts.prepared("comparisons", _comparisons).get(id(test))
-    if comparison is None or not isinstance(fact.value, float | int):
+def _leaf(value: bool, fact: Fact, comparison: _Comparison | None, reasons: _Reasons) -> None:
+    """The sentence of a deciding leaf's fact, with its limit when it was compared with one."""
+    if comparison is None or not isinstance(fact.value, (float, int)):
         reasons.add(fact.because, fact.sources, fact.verified)
         return
     held, failed, sources, verified = comparison

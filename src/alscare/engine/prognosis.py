@@ -24,8 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from alscare.engine.facts import Facts, number_text, on
 from alscare.engine.scores import alsfrs_r_total, progression_rate
@@ -58,8 +57,7 @@ _LN_MONTHS_TOLERANCE = 1e-9
 _EVENT_NIV_HOURS = 23
 
 
-@dataclass(frozen=True)
-class _Input:
+class _Input(NamedTuple):
     """One model input: its value and the fact behind it, or what is missing, and when the
     input lies outside the model's credible range, why."""
 

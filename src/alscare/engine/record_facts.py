@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
 from alscare.engine.facts import Fact, FactFunctions, Facts, number_text, on
-from alscare.engine.state import EMG_FINDINGS, PatientState, RegionExam, months_between
+from alscare.engine.state import (
+    EMG_FINDINGS,
+    PatientState,
+    RegionExam,
+    first_day_past,
+    months_between,
+)
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.diagnosis import Investigation
 from alscare.knowledge.treatment import Drug
@@ -719,10 +726,10 @@ def _respiratory_symptoms(facts: Facts) -> Fact:
 
 @fact("respiratory.months_since_tests")
 def _months_since_tests(facts: Facts) -> Fact:
-    respiratory = facts.state.respiratory
-    if not respiratory:
+    tests = facts.state.latest_tests()
+    if tests is None:
         return Fact(None, "no respiratory function tests recorded")
-    latest = respiratory[-1].date
+    latest = tests.date
     months = months_between(latest, facts.state.as_of)
     return Fact(
         months, f"latest respiratory tests on {latest}, {number_text(months)} months before"
@@ -845,26 +852,46 @@ def _neutropenia(facts: Facts) -> Fact:
 @fact("lab.alt_check_overdue")
 def _alt_check_overdue(facts: Facts) -> Fact:
     """Whether the next ALT test on the drug's liver schedule is due (null after the schedule)."""
+    check = liver_check(facts)
+    overdue = None if check.due_on is None else check.due_on <= facts.state.as_of
+    return Fact(overdue, check.because, check.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class LiverCheck:
+    """Where a patient stands on the drug's liver schedule: the day the next ALT falls due
+    (None when no interval applies), with the sentence that says why."""
+
+    due_on: dt.date | None
+    because: str
+    sources: tuple[str, ...]
+
+
+def liver_check(facts: Facts) -> LiverCheck:
+    """The next ALT of the liver schedule: the schedule's interval after the last dated ALT, or
+    at once when there is none (ALT is checked before the drug starts)."""
     schedule = facts.kb.treatment.riluzole_liver_monitoring
     drug = facts.kb.treatment.drug(schedule.drug)
     medication = current_medication(facts.state, drug)
     sources = schedule.source_ids
     if medication is None or medication.since is None:
-        return Fact(None, f"{drug.label}: no start date in the medication list", sources)
+        return LiverCheck(None, f"{drug.label}: no start date in the medication list", sources)
     as_of = facts.state.as_of
     months = months_between(medication.since, as_of)
     on_drug = f"{drug.label} since {medication.since} ({number_text(months)} months)"
     phase = next((p for p in schedule.phases if months < p.until_month), None)
     if phase is None:
         last = number_text(schedule.phases[-1].until_month)
-        return Fact(None, f"{on_drug}: periodic ALT after month {last}", sources)
+        return LiverCheck(None, f"{on_drug}: periodic ALT after month {last}", sources)
     every, until = number_text(phase.every_months), number_text(phase.until_month)
     interval = f"ALT every {every} months until month {until}"
     alt = _lab(facts, LabId.ALT)
     if alt is None or alt.date is None:
-        return Fact(True, f"{on_drug}: {interval}; no dated ALT recorded", sources)
-    overdue = months_between(alt.date, as_of) > phase.every_months
-    return Fact(overdue, f"{on_drug}: {interval}; last ALT on {alt.date}", sources)
+        return LiverCheck(
+            medication.since, f"{on_drug}: {interval}; no dated ALT recorded", sources
+        )
+    due_on = first_day_past(alt.date, phase.every_months)
+    return LiverCheck(due_on, f"{on_drug}: {interval}; last ALT on {alt.date}", sources)
 
 
 # --- medications and drugs ------------------------------------------------------------------------
@@ -972,13 +999,14 @@ _NOTHING_ABOUT_INTERVENTIONS = "the record says nothing about interventions"
 _KINDS = tuple(InterventionKind)
 
 
-def _intervention_label(kind: str) -> str:
+def intervention_label(kind: str) -> str:
+    """How an intervention reads in a sentence: NIV, gastrostomy, tracheostomy."""
     return "NIV" if kind == InterventionKind.NIV else _words(kind)
 
 
 # Each intervention with its label and the stem of its fact names.
 _INTERVENTION_NAMES = tuple(
-    (kind, _intervention_label(kind), f"intervention.{kind.value}") for kind in _KINDS
+    (kind, intervention_label(kind), f"intervention.{kind.value}") for kind in _KINDS
 )
 
 

@@ -13,7 +13,7 @@ EMG evidence, unknown when the region was neither examined nor studied, false ot
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from alscare.engine.facts import Facts, on
 from alscare.engine.state import RegionExam
@@ -30,8 +30,7 @@ def regions(facts: Facts) -> dict[Region, dict[str, object]]:
     return {region: _status(region, facts, rules) for region in rules.order.rostral_to_caudal}
 
 
-@dataclass(frozen=True, slots=True)
-class _EmgReading:
+class _EmgReading(NamedTuple):
     positive: bool | None
     because: str
     missing: str | None = None

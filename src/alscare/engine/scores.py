@@ -223,7 +223,7 @@ def _rate(
     limit = kb.rules.implausible_by_value.get("progression_rate")
     implausible = limit.reason if limit and limit.min_months and months < limit.min_months else None
     sentence = (
-        f"progression rate (delta-FS) {number_text(rate, 2)} points/month, from symptom onset "
+        f"progression rate (ΔFS) {number_text(rate, 2)} points/month, from symptom onset "
         f"{onset} to the ALSFRS-R of {rating.date} ({number_text(months)} months)"
     )
     found.values["progression_rate"] = Derived(rate, rating.date, sentence, implausible)
@@ -328,10 +328,13 @@ def _staleness(state: PatientState, kb: KnowledgeBase, found: DerivedScores) -> 
             continue
         stale_names.append(name)
         window = windows[measurement]
-        notes[name] = (
-            f"{window.label} of {date}, {how_stale(kb, measurement, date, state.as_of)}; "
-            "a new one is due"
-        )
+        notes[name] = stale_note(kb, measurement, date, state.as_of)
         found.missing.append(f"a new {window.label.removesuffix('s')}: the latest is of {date}")
         found.sources += window.source_ids
     found.stale, found.stale_notes = tuple(stale_names), notes
+
+
+def stale_note(kb: KnowledgeBase, measurement: str, date: dt.date, as_of: dt.date) -> str:
+    """Why a value measured on ``date`` is stale on ``as_of``, as every view says it."""
+    window = kb.rules.window_by_measurement[measurement]
+    return f"{window.label} of {date}, {how_stale(kb, measurement, date, as_of)}; a new one is due"

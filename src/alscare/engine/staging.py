@@ -147,6 +147,8 @@ def kings_clinical_stage(
         for region in involved
     ]
     state = facts.state
+    if state.onset:  # the first milestone (stage 1), and the start of every later one
+        because.append(f"symptom onset on {state.onset}")
     if state.diagnosis_date:
         because.append(f"diagnosed on {state.diagnosis_date}")
     stage = _milestone(len(involved), facts, ventilation, gastrostomy)

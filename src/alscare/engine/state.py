@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby, islice
 from operator import attrgetter, lt
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from alscare.schemas.common import (
     EmgRegion,
@@ -60,8 +60,10 @@ __all__ = [
     "PatientState",
     "RegionEmg",
     "RegionExam",
+    "first_day_past",
     "months_between",
     "patient_state",
+    "years_of_age",
 ]
 
 # Months are days / 30.4375 (365.25 / 12), the convention of the ENCALS/TRICALS code; the
@@ -85,6 +87,13 @@ def months_between(start: dt.date, end: dt.date) -> float:
     return (end - start).days / DAYS_PER_MONTH
 
 
+def first_day_past(start: dt.date, months: float) -> dt.date:
+    """The first day more than ``months`` after ``start`` (months as days / 30.4375): the day
+    a measurement of ``start`` with that repeat window becomes stale."""
+    days = int(months * DAYS_PER_MONTH) + 1
+    return dt.date.fromordinal(min(start.toordinal() + days, dt.date.max.toordinal()))
+
+
 def years_of_age(birth: dt.date, day: dt.date) -> float:
     """Age on ``day`` as people count it: the birthdays passed, plus the fraction of the year
     since the last one (so an age threshold is crossed on the birthday itself)."""
@@ -101,8 +110,7 @@ def _birthday(birth: dt.date, years: int) -> dt.date:
         return dt.date(birth.year + years, 3, 1)
 
 
-@dataclass(frozen=True, slots=True)
-class RegionExam:
+class RegionExam(NamedTuple):
     """A region's current examination: the signs and the date of the examination."""
 
     date: dt.date
@@ -110,8 +118,7 @@ class RegionExam:
     inferred: bool = False  # the date was supplied by the v1 upgrade
 
 
-@dataclass(frozen=True, slots=True)
-class RegionEmg:
+class RegionEmg(NamedTuple):
     """A region's current needle EMG: the changes and the date of the study."""
 
     date: dt.date
@@ -165,6 +172,10 @@ class PatientState:
     def complete_ratings(self) -> tuple[AlsfrsRating, ...]:
         """The ratings with every item rated, oldest first."""
         return self.complete
+
+    def latest_tests(self) -> RespiratoryMeasurement | None:
+        """The latest breathing-test entry with a test result: when the tests were last done."""
+        return next((entry for entry in reversed(self.respiratory) if entry.tested), None)
 
     def latest_with(self, field: str) -> RespiratoryMeasurement | None:
         """The latest respiratory entry that records ``field``."""

@@ -205,7 +205,20 @@ def rule_problems(kb: KnowledgeBase) -> list[RuleProblem]:
                 problems.append(
                     RuleProblem(path, f"reads facts of a later stage than {limit.name.lower()}")
                 )
+    problems.extend(_follow_up_problems(kb))
     return problems
+
+
+def _follow_up_problems(kb: KnowledgeBase) -> Iterator[RuleProblem]:
+    """A follow-up item's measurements need a repeat window, and its alert some rule."""
+    windows, alerts = kb.rules.window_by_measurement, kb.treatment.rules_by_alert
+    for item in kb.treatment.follow_up:
+        path: Path = ("treatment", "follow_up", item.id)
+        for measurement in (item.measurement, *item.based_on):
+            if measurement is not None and measurement not in windows:
+                yield RuleProblem((*path, "measurement"), f"{measurement} has no repeat window")
+        if item.alert is not None and item.alert not in alerts:
+            yield RuleProblem((*path, "alert"), f"no rule raises the alert {item.alert}")
 
 
 def _fact_names(kb: KnowledgeBase, roots: Iterable[Condition]) -> dict[str, FactName]:

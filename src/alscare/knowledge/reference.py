@@ -55,12 +55,12 @@ A rule is data. To add a recommendation, add an entry to `treatment/recommendati
 
 The rules of a step are tried in file order and the first that holds gives the recommendation,
 so a specific rule goes before a general one. A number a rule compares a measurement with is a
-named threshold of `rules/thresholds.yaml` (value, unit, label, sources), so the reasons state it
-with its unit and its sources. The loader checks everything at start-up and names the file, the
-item and the field of any fault: an unknown fact, a test that does not suit the fact, a
-threshold in another unit, an unknown drug or step, a named condition that refers to itself, a
-rule that reads a fact of a later stage than its own. Run `make test` afterwards; a content
-test also fails until the knowledge version in `about.yaml` is bumped.
+named threshold of `rules/thresholds.yaml` (value, unit, label, purpose, sources), so the
+reasons state it with its unit and its sources. The loader checks everything at start-up and
+names the file, the item and the field of any fault: an unknown fact, a test that does not suit
+the fact, a threshold in another unit, an unknown drug or step, a named condition that refers to
+itself, a rule that reads a fact of a later stage than its own. Run `make test` afterwards; a
+content test also fails until the knowledge version in `about.yaml` is bumped.
 """
 
 _GRAMMAR = """\
@@ -235,15 +235,15 @@ def _thresholds(kb: KnowledgeBase) -> str:
     rows = [
         "## Thresholds (`rules/thresholds.yaml`)",
         "",
-        "| id | value | unit | reads | verified | sources |",
-        "|---|---|---|---|---|---|",
+        "| id | value | unit | reads | decides | verified | sources |",
+        "|---|---|---|---|---|---|---|",
     ]
     for threshold in kb.rules.thresholds:
         sources = "; ".join(f"{ref.id} ({ref.where})" for ref in threshold.sources)
         verified = "yes" if threshold.verified else "**no**"
         rows.append(
             f"| `{threshold.id}` | {threshold.value:g} | {threshold.unit} | {threshold.label} | "
-            f"{verified} | {sources} |"
+            f"{threshold.purpose} | {verified} | {sources} |"
         )
     return "\n".join(rows) + "\n"
 

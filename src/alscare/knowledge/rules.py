@@ -265,12 +265,14 @@ def facts_in(condition: Condition) -> Iterator[FactTest]:
 
 
 class Threshold(Cited):
-    """A cited number a rule compares a fact with, in the fact's unit."""
+    """A cited number a rule compares a fact with, in the fact's unit: ``label`` says the
+    comparison ("below 50 % predicted"), ``purpose`` what it decides ("NIV, on FVC alone")."""
 
     id: RuleId
     value: float
     unit: Label
     label: Label
+    purpose: Label
 
 
 class NamedCondition(Cited):

@@ -30,14 +30,22 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from alscare.knowledge.base import Cited, Frozen, indexed
-from alscare.knowledge.rules import Condition, RuleId, facts_in
-from alscare.schemas.vocabulary import Action, AlertId, Jurisdiction, RecommendationId, Severity
+from alscare.knowledge.rules import Condition, Measurement, RuleId, facts_in
+from alscare.schemas.vocabulary import (
+    Action,
+    AlertId,
+    InterventionKind,
+    Jurisdiction,
+    RecommendationId,
+    Severity,
+)
 
 __all__ = [
     "AlertRule",
     "Drug",
     "DrugAvailability",
     "DrugStatus",
+    "FollowUpItem",
     "GenePanel",
     "LiverMonitoring",
     "LiverMonitoringPhase",
@@ -199,6 +207,44 @@ class GenePanel(Cited):
     ]
 
 
+class FollowUpItem(Cited):
+    """Something the clinic owes a person with ALS at intervals, and when it falls due: a
+    measurement past its repeat window (``rules.repeat_windows``), the next ALT of the riluzole
+    liver schedule, a decision an alert asks for and no event of that intervention answers yet
+    (open since the latest of the measurements it is ``based_on``), or a screen never done
+    since the diagnosis."""
+
+    id: RuleId
+    label: Label
+    measurement: Measurement | None = None
+    liver_monitoring: bool = False
+    alert: AlertId | None = None
+    intervention: InterventionKind | None = None
+    based_on: tuple[Measurement, ...] = ()
+    screen: Literal["cognition"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FollowUpItem:
+        kinds = [
+            kind
+            for kind, given in (
+                ("measurement", self.measurement is not None),
+                ("liver_monitoring", self.liver_monitoring),
+                ("alert", self.alert is not None),
+                ("screen", self.screen is not None),
+            )
+            if given
+        ]
+        if len(kinds) != 1:
+            given = ", ".join(kinds) or "none"
+            raise ValueError(f"give one of measurement, liver_monitoring, alert, screen ({given})")
+        if (self.alert is None) != (self.intervention is None) or (
+            self.alert is None and self.based_on
+        ):
+            raise ValueError("an alert item names its intervention and based_on; others neither")
+        return self
+
+
 class TreatmentRules(Frozen):
     """The knowledge section ``treatment``."""
 
@@ -209,6 +255,7 @@ class TreatmentRules(Frozen):
     riluzole_liver_monitoring: LiverMonitoring
     paco2_conversion: Paco2Conversion
     genetic_testing_panel: GenePanel
+    follow_up: tuple[FollowUpItem, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> TreatmentRules:

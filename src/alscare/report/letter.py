@@ -3,16 +3,22 @@
 :func:`render_html` turns (record, assessment, knowledge base) into a view model of plain
 strings (:class:`Letter`), then renders the Jinja2 template ``templates/letter.html.j2`` with
 autoescaping on. All wording about the patient comes from the assessment (its ``because``,
-``missing`` and values), every statement's sources are numbered in order of first citation, and
-the sources section prints those numbers with the full citations of the knowledge base. The
-only markup not escaped is the charts' SVG, which :mod:`alscare.plots` builds and escapes.
+``missing`` and values); every label, number and mark is worded by :mod:`alscare.presentation`,
+as in the terminal and the pages, so the letter uses clinical words only (no raw ids). Every
+statement's sources are numbered in order of first citation, and the sources section prints
+those numbers with the full citations of the knowledge base. The only markup not escaped is the
+charts' SVG, which :mod:`alscare.plots` builds and escapes.
 
-The letter shows what the terminal and the web pages show: each score's date and its stale or
-implausible flag with why, the stages (5 after death), the course of each region, the ENCALS
-event, whether the model applies and the survival from the assessment date, and an *unverified*
-tag on every conclusion resting on a rule that could not be checked against its source. It is
-the clinic's own letter, so its header names the patient (``identity``: name and hospital
-numbers) beside the record id; nothing else in it does.
+The first page holds what the clinic acts on: the summary, the alerts, the recommendations (one
+line each, with their detail) and what is due (measurements past their repeat window, decisions
+an alert asks for), with since when and why. The details follow from the second page: each
+score's date and its stale or implausible flag with why, the stages (5 after death), the course
+of each region, the criteria, the ENCALS event, whether the model applies, the survival from the
+assessment date and the model's caveat, the differential, the investigation plan, the
+recommendations with their reasons, why each item is due, the charts and the sources. An
+*unverified* tag marks every conclusion resting on a rule that could not be checked against its
+source. It is the clinic's own letter, so its header names the patient (``identity``: name and
+hospital numbers) beside the record id; nothing else in it does.
 """
 
 from __future__ import annotations
@@ -25,12 +31,39 @@ from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from pydantic import BaseModel
 
 import alscare
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.models import Source
 from alscare.plots import alsfrs_r_chart, fvc_chart, fvc_reference_lines
+from alscare.presentation import (
+    ENCALS_CAVEAT,
+    NOT_KNOWN,
+    NOT_RECORDED,
+    SCORE_KEYS,
+    UNVERIFIED,
+    UNVERIFIED_LEGEND,
+    FactorGroup,
+    Kind,
+    Wording,
+    age,
+    age_text,
+    clinical_text,
+    date,
+    encals_conditional,
+    encals_estimate,
+    encals_event,
+    encals_inputs,
+    factor_groups,
+    gold_coast,
+    number,
+    score_flags,
+    score_value,
+    stage,
+    survival,
+    wording,
+    yes_no,
+)
 from alscare.schemas.assessment import (
     Assessment,
     AwajiResult,
@@ -43,51 +76,19 @@ from alscare.schemas.patient import PatientRecord
 
 __all__ = ["Citation", "Item", "Letter", "Ref", "Row", "Section", "letter", "render_html"]
 
-# Words shown in capitals (or their own spelling) when an id is turned into a label.
-_SPELLINGS = {
-    "aac": "AAC",
-    "achr": "AChR",
-    "als": "ALS",
-    "alsfrs": "ALSFRS",
-    "alt": "ALT",
-    "ar": "AR",
-    "ast": "AST",
-    "b12": "B12",
-    "bmi": "BMI",
-    "c9orf72": "C9orf72",
-    "cag": "CAG",
-    "cidp": "CIDP",
-    "ecas": "ECAS",
-    "emg": "EMG",
-    "encals": "ENCALS",
-    "fvc": "FVC",
-    "ftd": "FTD",
-    "gm1": "GM1",
-    "hiv": "HIV",
-    "htlv1": "HTLV-1",
-    "lmn": "LMN",
-    "mri": "MRI",
-    "musk": "MuSK",
-    "ncs": "NCS",
-    "niv": "NIV",
-    "peg": "PEG",
-    "pth": "PTH",
-    "smn1": "SMN1",
-    "snip": "SNIP",
-    "sod1": "SOD1",
-    "umn": "UMN",
-    "vgcc": "VGCC",
-}
-_KINGS_METHODS = {
-    "alsfrs_r": "estimated from the ALSFRS-R",
-    "clinical": "from clinical milestones",
-}
 _SEX_NOUNS = {"female": "woman", "male": "man"}
-_PERCENT = 100
-_UNVERIFIED = ("unverified", "unverified")  # (css class, text) of the tag
-_DEATH_STAGE = {"5": "5 (death)"}
-_NOT_AVAILABLE = "not available"
+_UNVERIFIED = ("unverified", UNVERIFIED)  # (css class, text) of the tag
 _NOT_SEEN = "not seen"
+# What each score row notes beside the date of its measurement.
+_SCORE_NOTES = {
+    "alsfrs_r": "rated",
+    "progression_rate": "from symptom onset to the rating of",
+    "alsfrs_r_slope": "first rating to the rating of",
+    "fvc_percent_predicted": "measured",
+    "weight_loss_percent": "from premorbid weight, weighed",
+    "bmi": "weighed",
+}
+_ALSFRS_DOMAINS = ("bulbar", "fine_motor", "gross_motor", "respiratory")
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ class Letter:
     alscare_version: str
     header: tuple[Row, ...]
     summary: str
+    legend: str
     alerts: tuple[Item, ...]
+    due: tuple[Item, ...]
     scores: tuple[Row, ...]
     scores_item: Item
     score_flags: tuple[str, ...]
@@ -166,11 +169,13 @@ class Letter:
     criteria: tuple[Item, ...]
     prognosis: Item
     event: str
+    caveat: str
     survival: tuple[tuple[str, str], ...]
     conditional: str
     conditional_survival: tuple[tuple[str, str], ...]
     prognosis_inputs: tuple[Row, ...]
     differentials: tuple[Item, ...]
+    factors: tuple[FactorGroup, ...]
     investigations: tuple[Item, ...]
     recommendations: tuple[Section, ...]
     alsfrs_r_chart: Markup
@@ -218,79 +223,23 @@ def _citation(number: int, source_id: str, source: Source | None) -> Citation:
     return Citation(number, source_id, source.citation, tuple(links))
 
 
-def _label(identifier: str) -> str:
-    """A readable label for a controlled id: ``anti_gm1_antibodies`` -> ``Anti GM1 antibodies``."""
-    words = [_SPELLINGS.get(word, word) for word in identifier.split("_")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
-def _names(kb: KnowledgeBase) -> dict[str, str]:
-    """Display names of the knowledge base's items: an ``id`` with a label, name or title."""
-    names: dict[str, str] = {}
-
-    def visit(node: object) -> None:
-        if isinstance(node, BaseModel):
-            identifier = getattr(node, "id", None)
-            name = next(
-                (
-                    value
-                    for value in (getattr(node, key, None) for key in ("label", "name", "title"))
-                    if isinstance(value, str)
-                ),
-                None,
-            )
-            if isinstance(identifier, str) and name is not None:
-                names.setdefault(identifier, name)
-            for attribute in type(node).model_fields:
-                visit(getattr(node, attribute))
-        elif isinstance(node, tuple | list):
-            for item in node:
-                visit(item)
-        elif isinstance(node, dict):
-            for value in node.values():
-                visit(value)
-
-    for section in (kb.topic, kb.diagnosis, kb.treatment, kb.scoring):
-        visit(section)
-    return names
-
-
-def _number(value: float, decimals: int = 1) -> str:
-    if value == int(value):
-        return str(int(value))
-    return f"{value:.{decimals}f}"
-
-
 def _death_date(record: PatientRecord, as_of: dt.date) -> dt.date | None:
     """The date of death, when it is known on the assessment date."""
     return record.death.date if record.death and record.death.date <= as_of else None
 
 
-def _age_years(record: PatientRecord, on: dt.date) -> int | None:
-    if record.birth_date:
-        before_birthday = (on.month, on.day) < (record.birth_date.month, record.birth_date.day)
-        return on.year - record.birth_date.year - before_birthday
-    if record.age_years is not None and record.age_on is not None:
-        return int(record.age_years + (on - record.age_on).days / 365.25)
-    return None
-
-
-def _header(record: PatientRecord, assessment: Assessment) -> tuple[Row, ...]:
+def _header(record: PatientRecord, assessment: Assessment, words: Wording) -> tuple[Row, ...]:
     died = _death_date(record, assessment.as_of)
-    age = _age_years(record, died or assessment.as_of)
-    born = f" (born {record.birth_date})" if record.birth_date else ""
+    sex = words.label(Kind.SEX, record.sex) if record.sex else NOT_RECORDED
+    place = record.jurisdiction
     rows = [
         Row("Patient", record.id),
         *_identity_rows(record),
-        Row("Sex", record.sex.value if record.sex else "not recorded"),
-        Row(
-            "Age at death" if died else "Age",
-            f"{age} years{born}" if age is not None else "not recorded",
-        ),
-        *((Row("Died", str(died)),) if died else ()),
-        Row("Jurisdiction", record.jurisdiction.value if record.jurisdiction else "not recorded"),
-        Row("Date of assessment", str(assessment.as_of)),
+        Row("Sex", sex),
+        Row("Age at death" if died else "Age", age_text(record, died or assessment.as_of)),
+        *((Row("Died", date(died)),) if died else ()),
+        Row("Jurisdiction", words.label(Kind.JURISDICTION, place) if place else NOT_RECORDED),
+        Row("Date of assessment", date(assessment.as_of)),
         Row("Knowledge version", assessment.knowledge_version),
     ]
     return tuple(rows)
@@ -305,44 +254,46 @@ def _identity_rows(record: PatientRecord) -> tuple[Row, ...]:
     return (*name, *(Row(number.system, number.value) for number in identity.identifiers))
 
 
-def _summary(record: PatientRecord, assessment: Assessment, names: dict[str, str]) -> str:
+def _summary(record: PatientRecord, assessment: Assessment, words: Wording) -> str:
     died = _death_date(record, assessment.as_of)
-    age = _age_years(record, died or assessment.as_of)
+    years = age(record, died or assessment.as_of)
     noun = _SEX_NOUNS.get(record.sex.value if record.sex else "", "person")
     verb = "was" if died else "is"
     who = (
-        f"{record.id} {verb} a {age}-year-old {noun}"
-        if age is not None
+        f"{record.id} {verb} a {years}-year-old {noun}"
+        if years is not None
         else f"{record.id} {verb} a {noun}"
     )
     onset = record.symptom_onset
     if onset and onset.date and onset.date <= assessment.as_of:
-        site = f" ({onset.site.value} onset)" if onset.site else ""
-        who += f" with symptoms since {onset.date}{site}"
+        site = f" ({words.label(Kind.ONSET_SITE, onset.site).lower()} onset)" if onset.site else ""
+        who += f" with symptoms since {date(onset.date)}{site}"
     if record.diagnosis_date and record.diagnosis_date <= assessment.as_of:
-        who += f", diagnosed with ALS on {record.diagnosis_date}"
+        who += f", diagnosed with ALS on {date(record.diagnosis_date)}"
     sentences = [who + "."]
     if died:
-        sentences.append(f"Died on {died}.")
+        sentences.append(f"Died on {date(died)}.")
     sentences.extend(_score_sentences(assessment.scores))
     sentences.extend(_stage_sentences(assessment))
     sentences.append(_gold_coast_sentence(assessment))
-    sentences.append(_counts_sentence(assessment, names))
+    sentences.append(_counts_sentence(assessment, words))
     return " ".join(sentences)
 
 
 def _score_sentences(scores: Scores) -> list[str]:
     sentences: list[str] = []
     if scores.alsfrs_r:
-        text = f"The latest ALSFRS-R is {scores.alsfrs_r.total}/48 ({scores.alsfrs_r.date})"
-        if scores.progression_rate is not None:
-            band = f", {scores.progression_band}" if scores.progression_band else ""
-            text += f", a progression rate of {scores.progression_rate:.2f} points/month{band}"
+        total = score_value(scores, "alsfrs_r")
+        text = f"The latest ALSFRS-R is {total} ({date(scores.alsfrs_r.date)})"
+        rate = score_value(scores, "progression_rate")
+        if rate is not None:
+            text += f", a progression rate of {rate}"
         sentences.append(text + ".")
-    if scores.fvc_percent_predicted is not None:
-        date = scores.dates.get("fvc_percent_predicted")
-        when = f" ({date})" if date else ""
-        sentences.append(f"FVC is {_number(scores.fvc_percent_predicted)} % predicted{when}.")
+    fvc = score_value(scores, "fvc_percent_predicted")
+    if fvc is not None:
+        measured = scores.dates.get("fvc_percent_predicted")
+        when = f" ({date(measured)})" if measured else ""
+        sentences.append(f"FVC is {fvc}{when}.")
     if scores.stale:
         sentences.append("Some measurements are stale: new ones are due.")
     return sentences
@@ -351,26 +302,22 @@ def _score_sentences(scores: Scores) -> list[str]:
 def _stage_sentences(assessment: Assessment) -> list[str]:
     parts: list[str] = []
     if assessment.staging.kings.stage is not None:
-        parts.append(f"King's stage {_stage(assessment.staging.kings.stage)}")
+        parts.append(f"King's stage {stage(assessment.staging.kings.stage)}")
     if assessment.staging.mitos is not None and assessment.staging.mitos.stage is not None:
-        parts.append(f"MiToS stage {_stage(assessment.staging.mitos.stage)}")
+        parts.append(f"MiToS stage {stage(assessment.staging.mitos.stage)}")
     return [" and ".join(parts) + "."] if parts else []
-
-
-def _stage(stage: object) -> str:
-    return _DEATH_STAGE.get(str(stage), str(stage))
 
 
 def _gold_coast_sentence(assessment: Assessment) -> str:
     met = assessment.criteria.gold_coast.met
     if met is None:
         return "Whether the Gold Coast criteria are met cannot be decided from the record."
-    return "The Gold Coast criteria are met." if met else "The Gold Coast criteria are not met."
+    return f"The Gold Coast criteria are {gold_coast(met)}."
 
 
-def _counts_sentence(assessment: Assessment, names: dict[str, str]) -> str:
+def _counts_sentence(assessment: Assessment, words: Wording) -> str:
     alerts = assessment.alerts
-    listed = ", ".join(_name(alert.id, names) for alert in alerts)
+    listed = ", ".join(words.label(Kind.ALERT, alert.id) for alert in alerts)
     if not alerts:
         alert_text = "There are no alerts"
     elif len(alerts) == 1:
@@ -384,22 +331,22 @@ def _counts_sentence(assessment: Assessment, names: dict[str, str]) -> str:
     return f"{alert_text}; {count} recommendation{plural} follow{'' if plural else 's'}."
 
 
-def _name(identifier: str, names: dict[str, str]) -> str:
-    name = names.get(identifier) or _label(identifier)
-    return name[:1].upper() + name[1:]
-
-
 def _checked(tags: tuple[tuple[str, str], ...], verified: bool) -> tuple[tuple[str, str], ...]:
     """The tags of a conclusion, with the unverified tag when its rule could not be checked."""
     return tags if verified else (*tags, _UNVERIFIED)
 
 
-def _alerts(assessment: Assessment, cite: _Citations, names: dict[str, str]) -> tuple[Item, ...]:
+def _alerts(assessment: Assessment, cite: _Citations, words: Wording) -> tuple[Item, ...]:
     return tuple(
         Item(
-            _name(alert.id, names),
+            words.label(Kind.ALERT, alert.id),
             tags=_checked(
-                ((f"severity-{alert.severity.value}", f"{alert.severity.value} priority"),),
+                (
+                    (
+                        f"severity-{alert.severity.value}",
+                        words.label(Kind.SEVERITY, alert.severity).lower(),
+                    ),
+                ),
                 alert.verified,
             ),
             because=alert.because,
@@ -409,108 +356,63 @@ def _alerts(assessment: Assessment, cite: _Citations, names: dict[str, str]) -> 
     )
 
 
-def _scores(scores: Scores) -> tuple[Row, ...]:
+def _due(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
+    return tuple(
+        Item(
+            item.label,
+            tags=_checked((), item.verified),
+            detail=f"due since {date(item.since)}" if item.since else "",
+            because=item.because,
+            refs=cite.refs(item.sources),
+        )
+        for item in assessment.due
+    )
+
+
+def _scores(scores: Scores, words: Wording) -> tuple[Row, ...]:
     rows: list[Row] = []
-    if scores.alsfrs_r:
-        score = scores.alsfrs_r
-        rows.append(
-            Row(
-                "ALSFRS-R total",
-                f"{score.total} / 48",
-                f"rated {score.date}",
-                flags=_flags(scores, "alsfrs_r"),
+    for key in SCORE_KEYS:
+        rows.append(_score_row(scores, key, words))
+        alsfrs = scores.alsfrs_r
+        if key == "alsfrs_r" and alsfrs is not None:
+            rows.extend(
+                Row(
+                    words.label(Kind.ALSFRS_DOMAIN, domain),
+                    f"{getattr(alsfrs, domain)}/12",
+                    "domain",
+                    part=True,
+                )
+                for domain in _ALSFRS_DOMAINS
             )
-        )
-        rows.extend(
-            Row(name, f"{value} / 12", "domain", part=True)
-            for name, value in (
-                ("Bulbar", score.bulbar),
-                ("Fine motor", score.fine_motor),
-                ("Gross motor", score.gross_motor),
-                ("Respiratory", score.respiratory),
-            )
-        )
-    else:
-        rows.append(Row("ALSFRS-R total", _NOT_AVAILABLE))
-    rate = scores.progression_rate
-    band = f" ({scores.progression_band})" if scores.progression_band else ""
-    rows.append(
-        _score_row(
-            scores,
-            "progression_rate",
-            "Progression rate (ΔFS)",
-            None if rate is None else f"{rate:.2f} points/month{band}",
-            "from symptom onset to the rating of",
-        )
-    )
-    slope = scores.alsfrs_r_slope
-    rows.append(
-        _score_row(
-            scores,
-            "alsfrs_r_slope",
-            "ALSFRS-R slope",
-            None if slope is None else f"{slope:.2f} points/month",
-            "first rating to the rating of",
-        )
-    )
-    for name, label, unit, note in (
-        ("fvc_percent_predicted", "FVC", " % predicted", "measured"),
-        ("weight_loss_percent", "Weight loss", " %", "from premorbid weight, weighed"),
-        ("bmi", "BMI", " kg/m²", "weighed"),
-    ):
-        value = getattr(scores, name)
-        rows.append(
-            _score_row(
-                scores, name, label, None if value is None else f"{_number(value)}{unit}", note
-            )
-        )
     return tuple(rows)
 
 
-def _score_row(scores: Scores, name: str, label: str, value: str | None, note: str) -> Row:
+def _score_row(scores: Scores, key: str, words: Wording) -> Row:
     """A score with the date of its measurement in the note and its flags."""
+    label = words.label(Kind.SCORE, key)
+    value = score_value(scores, key)
     if value is None:
-        return Row(label, _NOT_AVAILABLE)
-    date = scores.dates.get(name)
-    return Row(label, value, f"{note} {date}" if date else "", flags=_flags(scores, name))
+        return Row(label, NOT_KNOWN)
+    measured = scores.alsfrs_r.date if key == "alsfrs_r" and scores.alsfrs_r else None
+    measured = measured or scores.dates.get(key)
+    note = f"{_SCORE_NOTES[key]} {date(measured)}" if measured else ""
+    return Row(label, value, note, flags=score_flags(scores, key))
 
 
-def _flags(scores: Scores, name: str) -> tuple[str, ...]:
-    return tuple(
-        flag
-        for flag, names in (("stale", scores.stale), ("implausible", scores.implausible))
-        if name in names
-    )
-
-
-_SCORE_NAMES = {
-    "alsfrs_r": "ALSFRS-R",
-    "progression_rate": "progression rate",
-    "alsfrs_r_slope": "ALSFRS-R slope",
-    "fvc_percent_predicted": "FVC",
-    "weight_loss_percent": "weight loss",
-    "bmi": "BMI",
-}
-
-
-def _score_flags(scores: Scores) -> tuple[str, ...]:
+def _score_flags(scores: Scores, words: Wording) -> tuple[str, ...]:
     """Why each flagged score is flagged, in the assessment's words."""
-    return tuple(
-        f"{_SCORE_NAMES.get(name, _label(name))}: {note}." for name, note in scores.notes.items()
-    )
+    return tuple(f"{words.label(Kind.SCORE, key)}: {note}." for key, note in scores.notes.items())
 
 
-def _staging(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
+def _staging(assessment: Assessment, cite: _Citations, words: Wording) -> tuple[Item, ...]:
     staging = assessment.staging
     kings = staging.kings
+    method = words.label(Kind.KINGS_METHOD, kings.method) if kings.method else None
     items = [
         Item(
             "King's stage",
             tags=_checked(
-                (
-                    ("value", _stage(kings.stage) if kings.stage else _NOT_AVAILABLE),
-                    *((("note", _KINGS_METHODS[kings.method]),) if kings.method else ()),
-                ),
+                (("value", stage(kings.stage)), *((("note", method),) if method else ())),
                 kings.verified,
             ),
             because=kings.because,
@@ -522,18 +424,17 @@ def _staging(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
         items.append(
             Item(
                 "King's clinical stage",
-                tags=_checked((("value", _stage(clinical.stage)),), clinical.verified),
+                tags=_checked((("value", stage(clinical.stage)),), clinical.verified),
                 because=clinical.because,
                 refs=cite.refs(clinical.sources),
             )
         )
     mitos = staging.mitos
     if mitos:
-        stage = _NOT_AVAILABLE if mitos.stage is None else _stage(mitos.stage)
         items.append(
             Item(
                 "MiToS stage",
-                tags=(("value", stage),),
+                tags=(("value", stage(mitos.stage)),),
                 because=mitos.because,
                 refs=cite.refs(mitos.sources),
             )
@@ -541,40 +442,32 @@ def _staging(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def _regions(assessment: Assessment) -> tuple[RegionRow, ...]:
-    def sign(value: bool | None) -> str:
-        return "not known" if value is None else ("yes" if value else "no")
-
+def _regions(assessment: Assessment, words: Wording) -> tuple[RegionRow, ...]:
     course = assessment.course.regions
     rows = []
     for region, status in assessment.regions.items():
         first = course.get(region)
         rows.append(
             RegionRow(
-                _label(region.value),
-                sign(status.umn),
-                sign(status.lmn),
-                status.lmn_source or "",
-                str(first.first_umn) if first and first.first_umn else _NOT_SEEN,
-                str(first.first_lmn) if first and first.first_lmn else _NOT_SEEN,
+                words.label(Kind.REGION, region),
+                yes_no(status.umn),
+                yes_no(status.lmn),
+                words.label(Kind.LMN_SOURCE, status.lmn_source) if status.lmn_source else "",
+                date(first.first_umn) if first and first.first_umn else _NOT_SEEN,
+                date(first.first_lmn) if first and first.first_lmn else _NOT_SEEN,
                 status.verified,
             )
         )
     return tuple(rows)
 
 
-def _criteria(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
+def _criteria(assessment: Assessment, cite: _Citations, words: Wording) -> tuple[Item, ...]:
     criteria = assessment.criteria
-    gold = criteria.gold_coast
-    met = "cannot be decided" if gold.met is None else ("met" if gold.met else "not met")
-
-    def category(value: str | None) -> str:
-        return "cannot be decided" if value is None else _label(value).lower()
-
+    escorial, awaji = criteria.el_escorial, criteria.awaji
     conclusions: tuple[tuple[str, str, GoldCoastResult | ElEscorialResult | AwajiResult], ...] = (
-        ("Gold Coast", met, gold),
-        ("Revised El Escorial", category(criteria.el_escorial.category), criteria.el_escorial),
-        ("Awaji", category(criteria.awaji.category), criteria.awaji),
+        ("Gold Coast", gold_coast(criteria.gold_coast.met), criteria.gold_coast),
+        ("Revised El Escorial", words.category(Kind.EL_ESCORIAL, escorial.category), escorial),
+        ("Awaji-Shima", words.category(Kind.AWAJI, awaji.category), awaji),
     )
     return tuple(
         Item(
@@ -589,89 +482,35 @@ def _criteria(assessment: Assessment, cite: _Citations) -> tuple[Item, ...]:
 
 
 def _prognosis(encals: EncalsPrognosis, cite: _Citations) -> Item:
-    if encals.applicable is False:
-        value = "not applicable to this patient"
-    elif encals.median_survival_months is None:
-        value = "not computed"
-    else:
-        value = f"median survival {encals.median_survival_months:.1f} months from symptom onset"
     return Item(
         "ENCALS survival model",
-        tags=_checked((("value", value),), encals.verified),
+        tags=_checked((("value", encals_estimate(encals)),), encals.verified),
         because=encals.because,
         missing=encals.missing,
         refs=cite.refs(encals.sources),
     )
 
 
-def _survival(survival: dict[str, float] | None) -> tuple[tuple[str, str], ...]:
-    if not survival:
-        return ()
-    return tuple(
-        (f"{months} months", f"{round(probability * _PERCENT)} %")
-        for months, probability in sorted(survival.items(), key=lambda kv: float(kv[0]))
-    )
-
-
-def _conditional(encals: EncalsPrognosis, as_of: dt.date) -> str:
-    """The survival from the assessment date, in words (its table is ``_survival``)."""
-    conditional = encals.conditional
-    if conditional is None:
-        if encals.median_survival_months is None:
-            return ""
-        return f"No survival from {as_of} is computed (see the reasons above)."
-    months = _number(conditional.months_since_onset)
-    text = f"For a patient free of the event on {as_of}, {months} months after onset"
-    if conditional.median_survival_months is None:
-        return f"{text}: the median survival from that date is not reached in the model."
-    remaining = _number(conditional.median_survival_months)
-    return f"{text}: median survival {remaining} more months."
-
-
-def _prognosis_inputs(encals: EncalsPrognosis) -> tuple[Row, ...]:
+def _prognosis_inputs(encals: EncalsPrognosis, words: Wording) -> tuple[Row, ...]:
     if encals.linear_predictor is None:
         return ()
-    inputs = encals.inputs
-    rows = [
-        _value_row("Age at onset", inputs.age_at_onset_years, " years"),
-        _value_row(
-            "Diagnostic delay", inputs.diagnostic_delay_months, " months", "onset to diagnosis"
-        ),
-        _rate_row("Progression rate (ΔFS)", inputs.progression_rate),
-        _value_row("FVC", inputs.fvc_percent_predicted, " % predicted"),
-        _flag_row("Bulbar onset", inputs.bulbar_onset),
-        _flag_row("Definite ALS (revised El Escorial)", inputs.definite_el_escorial),
-        _flag_row("Frontotemporal dementia", inputs.ftd),
-        _flag_row("C9orf72 repeat expansion", inputs.c9orf72),
-        Row("Linear predictor", f"{encals.linear_predictor:.2f}"),
-    ]
+    rows = [Row(label, value) for label, value in encals_inputs(encals, words)]
+    rows.append(Row("Linear predictor", number(encals.linear_predictor, digits=2)))
     return tuple(rows)
 
 
-def _rate_row(name: str, value: float | None) -> Row:
-    return Row(name, _NOT_AVAILABLE if value is None else f"{value:.2f} points/month")
-
-
-def _value_row(name: str, value: float | None, unit: str, note: str = "") -> Row:
-    return Row(name, _NOT_AVAILABLE if value is None else f"{_number(value)}{unit}", note)
-
-
-def _flag_row(name: str, value: bool | None) -> Row:
-    return Row(name, _NOT_AVAILABLE if value is None else ("yes" if value else "no"))
-
-
-def _differentials(
-    assessment: Assessment, cite: _Citations, names: dict[str, str]
-) -> tuple[Item, ...]:
+def _differentials(assessment: Assessment, cite: _Citations, words: Wording) -> tuple[Item, ...]:
     return tuple(
         Item(
-            _name(item.id, names),
-            tags=_checked(((f"level-{item.level.value}", item.level.value),), item.verified),
-            detail=(
-                "Tests: " + ", ".join(_name(test, names) for test in item.tests)
-                if item.tests
-                else ""
+            words.label(Kind.DIFFERENTIAL, item.id),
+            tags=_checked(
+                (
+                    (f"level-{item.level.value}", words.label(Kind.LEVEL, item.level).lower()),
+                    *((("note", "ALS spectrum, not a mimic"),) if item.spectrum else ()),
+                ),
+                item.verified,
             ),
+            detail=f"Tests: {words.labels(Kind.INVESTIGATION, item.tests)}" if item.tests else "",
             because=item.because,
             refs=cite.refs(item.sources),
         )
@@ -679,14 +518,12 @@ def _differentials(
     )
 
 
-def _investigations(
-    assessment: Assessment, cite: _Citations, names: dict[str, str]
-) -> tuple[Item, ...]:
+def _investigations(assessment: Assessment, cite: _Citations, words: Wording) -> tuple[Item, ...]:
     return tuple(
         Item(
-            _name(item.id, names),
+            words.label(Kind.INVESTIGATION, item.id),
             tags=_checked(
-                ((f"status-{item.status.value}", _label(item.status.value).lower()),),
+                ((f"status-{item.status.value}", words.label(Kind.STATUS, item.status).lower()),),
                 item.verified,
             ),
             detail=item.reason,
@@ -697,17 +534,18 @@ def _investigations(
 
 
 def _recommendations(
-    assessment: Assessment, cite: _Citations, names: dict[str, str]
+    assessment: Assessment, cite: _Citations, words: Wording
 ) -> tuple[Section, ...]:
     groups: dict[str, list[Item]] = {}
     for item in assessment.recommendations:
+        strength = words.label(Kind.STRENGTH, item.strength).lower()
         groups.setdefault(item.group, []).append(
             Item(
-                _name(item.id, names),
+                words.label(Kind.RECOMMENDATION, item.id),
                 tags=_checked(
                     (
-                        (f"action-{item.action.value}", item.action.value),
-                        ("strength", f"strength: {item.strength.replace('_', ' ')}"),
+                        (f"action-{item.action.value}", words.label(Kind.ACTION, item.action)),
+                        ("strength", f"strength: {strength}"),
                     ),
                     item.verified,
                 ),
@@ -716,14 +554,17 @@ def _recommendations(
                 refs=cite.refs(item.sources),
             )
         )
-    return tuple(Section(_name(group, names), tuple(items)) for group, items in groups.items())
+    return tuple(
+        Section(words.label(Kind.GROUP, group), tuple(items)) for group, items in groups.items()
+    )
 
 
 def letter(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> Letter:
     """The view model of the letter; sources are numbered in the order the letter shows them."""
-    names = _names(kb)
+    words = wording(kb)
     cite = _Citations(kb)
-    alerts = _alerts(assessment, cite, names)
+    alerts = _alerts(assessment, cite, words)
+    due = _due(assessment, cite)
     scores_item = Item(
         "Scores",
         tags=_checked((), assessment.scores.verified),
@@ -731,39 +572,43 @@ def letter(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> 
         missing=assessment.scores.missing,
         refs=cite.refs(assessment.scores.sources),
     )
-    staging = _staging(assessment, cite)
+    staging = _staging(assessment, cite, words)
     region_sources = [source for status in assessment.regions.values() for source in status.sources]
     regions_refs = cite.refs([*region_sources, *assessment.course.sources])
-    criteria = _criteria(assessment, cite)
+    criteria = _criteria(assessment, cite, words)
     encals = assessment.prognosis.encals
     prognosis = _prognosis(encals, cite)
-    differentials = _differentials(assessment, cite, names)
-    investigations = _investigations(assessment, cite, names)
-    recommendations = _recommendations(assessment, cite, names)
+    differentials = _differentials(assessment, cite, words)
+    investigations = _investigations(assessment, cite, words)
+    recommendations = _recommendations(assessment, cite, words)
     lines = fvc_reference_lines(kb)
     line_refs = cite.refs(source for line in lines for source in line.sources)
     return Letter(
         patient_id=record.id,
-        as_of=str(assessment.as_of),
+        as_of=date(assessment.as_of),
         knowledge_version=assessment.knowledge_version,
         alscare_version=alscare.__version__,
-        header=_header(record, assessment),
-        summary=_summary(record, assessment, names),
+        header=_header(record, assessment, words),
+        summary=_summary(record, assessment, words),
+        legend=UNVERIFIED_LEGEND,
         alerts=alerts,
-        scores=_scores(assessment.scores),
+        due=due,
+        scores=_scores(assessment.scores, words),
         scores_item=scores_item,
-        score_flags=_score_flags(assessment.scores),
+        score_flags=_score_flags(assessment.scores, words),
         staging=staging,
-        regions=_regions(assessment),
+        regions=_regions(assessment, words),
         regions_refs=regions_refs,
         criteria=criteria,
         prognosis=prognosis,
-        event=encals.event or "not stated",
-        survival=_survival(encals.survival),
-        conditional=_conditional(encals, assessment.as_of),
-        conditional_survival=_survival(encals.conditional.survival if encals.conditional else None),
-        prognosis_inputs=_prognosis_inputs(encals),
+        event=encals_event(encals),
+        caveat=ENCALS_CAVEAT,
+        survival=survival(encals.survival),
+        conditional=encals_conditional(encals, assessment.as_of),
+        conditional_survival=survival(encals.conditional.survival if encals.conditional else None),
+        prognosis_inputs=_prognosis_inputs(encals, words),
         differentials=differentials,
+        factors=factor_groups(assessment, words),
         investigations=investigations,
         recommendations=recommendations,
         alsfrs_r_chart=Markup(alsfrs_r_chart(record, assessment.as_of)),
@@ -774,11 +619,11 @@ def letter(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> 
             else "No FVC thresholds are drawn: the knowledge base does not define them."
         ),
         fvc_reference_refs=line_refs,
-        missing=assessment.missing,
-        ignored=assessment.ignored,
+        missing=tuple(clinical_text(entry) for entry in assessment.missing),
+        ignored=tuple(clinical_text(entry) for entry in assessment.ignored),
         sources=cite.listing(),
         disclaimer=kb.about.disclaimer,
-        title=f"alscare clinic summary: {record.id}, {assessment.as_of}",
+        title=f"alscare clinic summary: {record.id}, {date(assessment.as_of)}",
     )
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "Criteria",
     "DiagnosticFactorStatus",
     "DifferentialResult",
+    "DueItem",
     "ElEscorialResult",
     "EncalsConditional",
     "EncalsInputs",
@@ -294,6 +295,19 @@ class Alert(_Model):
     verified: bool = True
 
 
+class DueItem(_Model):
+    """Something due for the patient on the assessment date (the worklist): a measurement past
+    its repeat window, the next liver test on riluzole, a decision an alert asks for, a screen
+    not done; ``since`` is the day it fell due (null when the record cannot date it)."""
+
+    id: str
+    label: str
+    since: dt.date | None = None
+    because: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    verified: bool = True
+
+
 class Assessment(_Model):
     schema_: Literal["alscare.assessment/v1"] = Field(default=ASSESSMENT_SCHEMA, alias="schema")
     patient_id: str
@@ -311,6 +325,7 @@ class Assessment(_Model):
     investigations: tuple[InvestigationPlanItem, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     alerts: tuple[Alert, ...] = ()
+    due: tuple[DueItem, ...] = ()
     missing: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
 

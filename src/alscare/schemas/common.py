@@ -9,7 +9,7 @@ against the units that test is reported in.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,6 +25,7 @@ from alscare.schemas.vocabulary import (
 )
 
 __all__ = [
+    "RESPIRATORY_TESTS",
     "TEST_UNITS",
     "DateProblems",
     "EmgRegion",
@@ -134,6 +135,22 @@ class FamilyHistory(Model):
     ftd: bool | None = None
 
 
+#: The fields of a breathing-test entry that are test results.
+RESPIRATORY_TESTS: Final = (
+    "fvc_percent_predicted",
+    "fvc_litres",
+    "supine_fvc_percent_predicted",
+    "snip_cmh2o",
+    "mip_cmh2o",
+    "paco2_kpa",
+    "paco2_mmhg",
+    "spo2_percent",
+    "nocturnal_spo2_below_90_percent_time",
+    "nocturnal_spo2_88_or_below_minutes",
+    "peak_cough_flow_l_min",
+)
+
+
 class RespiratoryMeasurement(Model):
     """Breathing tests on one date. Pressures are magnitudes in cmH2O (a MIP of -60 is 60).
 
@@ -155,6 +172,11 @@ class RespiratoryMeasurement(Model):
     nocturnal_spo2_88_or_below_minutes: Annotated[float, Field(ge=0, le=1440)] | None = None
     peak_cough_flow_l_min: Annotated[float, Field(ge=0, le=1000)] | None = None
     symptoms: tuple[RespiratorySymptom, ...] = ()
+
+    @property
+    def tested(self) -> bool:
+        """Whether the entry holds a test result (symptoms or a position alone are none)."""
+        return any(getattr(self, name) is not None for name in RESPIRATORY_TESTS)
 
     @field_validator("symptoms", mode="before")
     @classmethod
@@ -213,7 +235,15 @@ def _check_unit(test_id: str, value: float | None, unit: str | None) -> None:
 
 def _check_limits(lower: float | None, upper: float | None) -> None:
     if lower is not None and upper is not None and lower > upper:
-        raise ValueError("the lower reference limit is above the upper one")
+        raise FieldProblem("lower_limit", "the lower reference limit is above the upper one")
+
+
+class FieldProblem(ValueError):
+    """A model validator's fault that belongs to one field of the model: its pointer names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 class DateProblems(ValueError):
@@ -240,6 +270,8 @@ def problems_from(error: ValidationError, schema: str) -> list[Problem]:
             problems.extend(cause.problems)
             continue
         location = tuple(part for part in detail["loc"] if not _is_validator_tag(part))
+        if isinstance(cause, FieldProblem):
+            location = (*location, cause.field)
         pointer = json_pointer(location)
         if location and location[-1] == "schema_":
             pointer = "/schema"

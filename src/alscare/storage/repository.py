@@ -221,9 +221,10 @@ _LISTED = tuple(PatientListing.model_fields)
 
 
 def patient_listing(
-    session: Session, *, search: str | None, limit: int, offset: int
+    session: Session, *, search: str | None, limit: int | None, offset: int
 ) -> list[PatientListing]:
-    """Patients whose id, name or identifiers contain ``search`` (any case), sorted by id."""
+    """Patients whose id, name or identifiers contain ``search`` (any case), sorted by id
+    (``limit`` None: all of them)."""
     columns = [getattr(PatientRow, name) for name in _LISTED]
     query = select(*columns).order_by(PatientRow.id).limit(limit).offset(offset)
     if search:

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from alscare import services
 from alscare.errors import Problem, RecordError
 from alscare.knowledge.document import topic_document
+from alscare.revisions import HistoryEntry
 from alscare.schemas.assessment import Assessment
 from alscare.schemas.patient import PatientRecord
 from alscare.schemas.patient_v1 import PatientRecordV1
@@ -42,9 +43,18 @@ from alscare.web.deps import (
     Viewer,
     api_actor,
 )
+from alscare.web.preconditions import (
+    ChangeReasonHeader,
+    IfMatchHeader,
+    change_reason,
+    etag,
+    expected_revision,
+    required_revision,
+)
 
 __all__ = [
     "ENTRY_ENDPOINTS",
+    "AssessmentDate",
     "Health",
     "ImportSummary",
     "TokenResponse",
@@ -58,7 +68,9 @@ __all__ = [
     "login_for_token",
     "read_assessment",
     "read_audit",
+    "read_history",
     "read_patient",
+    "replace_patient",
     "router",
     "topic",
     "update_patient",
@@ -148,11 +160,30 @@ async def json_body(request: Request) -> Any:
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
+# An unlikely value (alscare.plausibility) is stored only when the request confirms it.
+Confirm = Annotated[
+    tuple[str, ...],
+    Query(
+        description=(
+            "the JSON pointer of an unlikely value to store as it is, once per value: the "
+            "pointer of the 422 problem that says it needs confirmation (e.g. `/kg`)"
+        )
+    ),
+]
 
 
-def _record_response(record: PatientRecord, status_code: int = 200) -> JSONResponse:
-    headers = {"Location": f"{router.prefix}/patients/{record.id}"} if status_code == 201 else None
+def _record_response(
+    record: PatientRecord, status_code: int = 200, *, revision: int | None = None
+) -> JSONResponse:
+    headers = {"Location": f"{router.prefix}/patients/{record.id}"} if status_code == 201 else {}
+    if revision is not None:
+        headers["ETag"] = etag(revision)
     return JSONResponse(record.to_json_dict(), status_code=status_code, headers=headers)
+
+
+def _written(expected: int | None) -> int | None:
+    """The revision a write based on revision ``expected`` stored (unknown without it)."""
+    return expected + 1 if expected is not None else None
 
 
 @router.post("/auth/token", tags=["auth"], response_model=TokenResponse)
@@ -211,18 +242,36 @@ def list_patients(
     responses={**_PROBLEM, 409: {"description": "a patient with this id exists"}},
     openapi_extra=_RECORD_BODY,
 )
-def create_patient(user: Clinician, database: DatabaseDep, body: JsonBody) -> JSONResponse:
-    """Store a new patient from a record (v2, or v1 stored as v2); answers the record v2."""
-    record = services.create_patient(database, api_actor(user), parse_record(body))
+def create_patient(
+    user: Clinician, database: DatabaseDep, body: JsonBody, confirm: Confirm = ()
+) -> JSONResponse:
+    """Store a new patient from a record (v2, or v1 stored as v2); answers the record v2.
+
+    A value outside the clinic's physiological ranges is refused (422 naming it); an unlikely
+    one (a weight below 30 kg, a weight 10 % from the one before, ...) is stored only when
+    ``confirm`` names its pointer, and otherwise answered 422 saying it needs confirmation.
+    """
+    record = services.create_patient(
+        database, api_actor(user), parse_record(body), confirmed=confirm
+    )
     return _record_response(record, 201)
 
 
 @router.get(
     "/patients/{patient_id}", tags=["patients"], response_model=PatientRecord, responses=_PROBLEM
 )
-def read_patient(patient_id: str, user: Viewer, database: DatabaseDep) -> JSONResponse:
-    """The patient's record v2: its current revision."""
-    return _record_response(services.get_patient(database, api_actor(user), patient_id))
+def read_patient(
+    patient_id: str,
+    user: Viewer,
+    database: DatabaseDep,
+    revision: Annotated[
+        int | None, Query(ge=1, description="an earlier revision (404 when there is none)")
+    ] = None,
+) -> JSONResponse:
+    """The patient's record v2: its current revision, or ``revision``; the ``ETag`` header
+    is the number of the revision answered (``"3"``), for ``If-Match`` on a write."""
+    stored = services.read_patient(database, api_actor(user), patient_id, revision=revision)
+    return _record_response(stored.record, revision=stored.revision)
 
 
 @router.patch(
@@ -238,28 +287,135 @@ def read_patient(patient_id: str, user: Viewer, database: DatabaseDep) -> JSONRe
     },
 )
 def update_patient(
-    patient_id: str, user: Clinician, database: DatabaseDep, body: JsonBody
+    patient_id: str,
+    user: Clinician,
+    database: DatabaseDep,
+    body: JsonBody,
+    if_match: IfMatchHeader = None,
+    reason: ChangeReasonHeader = None,
+    confirm: Confirm = (),
 ) -> JSONResponse:
     """Replace top-level fields of the record (e.g. ``sex``, ``medications``, ``death``).
 
     The body is an object of record v2 fields (null clears one); the whole record is validated
-    with them and stored as a new revision.
+    with them and stored as a new revision. A change that corrects or removes recorded data
+    needs ``X-Change-Reason`` (422 naming the header without it); adding a new field or new
+    entries does not. With ``If-Match`` the change is made only on that revision (412 when the
+    record has changed since) and the answer carries the new ``ETag``.
     """
     if not isinstance(body, dict):
         raise RecordError([Problem("", "the body must be a JSON object of record fields")])
-    record = services.update_patient(database, api_actor(user), patient_id, body)
-    return _record_response(record)
+    expected = expected_revision(if_match)
+    record = services.update_patient(
+        database,
+        api_actor(user),
+        patient_id,
+        body,
+        reason=change_reason(reason),
+        expected_revision=expected,
+        confirmed=confirm,
+    )
+    return _record_response(record, revision=_written(expected))
+
+
+@router.put(
+    "/patients/{patient_id}",
+    tags=["patients"],
+    response_model=PatientRecord,
+    responses={
+        **_PROBLEM,
+        412: {
+            "description": "the record has changed since the revision in If-Match: the "
+            "current revision is in `current_revision` and the ETag",
+            "content": {"application/problem+json": {}},
+        },
+        428: {
+            "description": "If-Match is missing",
+            "content": {"application/problem+json": {}},
+        },
+    },
+    openapi_extra=_RECORD_BODY,
+)
+def replace_patient(
+    patient_id: str,
+    user: Clinician,
+    database: DatabaseDep,
+    body: JsonBody,
+    if_match: IfMatchHeader = None,
+    reason: ChangeReasonHeader = None,
+    confirm: Confirm = (),
+) -> JSONResponse:
+    """Replace the whole record, as a new revision: a correction that loses nothing, since
+    every earlier revision is kept (``GET ...?revision=N``, ``GET .../history``).
+
+    Needs ``If-Match`` with the ETag of the revision the new record was made from (428 without
+    it, 412 when the record has changed since: redo the change on the current revision) and
+    the reason for the change in ``X-Change-Reason`` (422 naming the header without it). The
+    body is a whole record, v2 or v1 (stored as v2), with the patient's ``id``, validated as a
+    new patient is (no date after today). Answers the record with its new ``ETag``.
+    """
+    expected = required_revision(if_match)
+    why = change_reason(reason, required=True)
+    stored = services.replace_patient(
+        database,
+        api_actor(user),
+        patient_id,
+        parse_record(body),
+        expected_revision=expected,
+        reason=why,
+        confirmed=confirm,
+    )
+    return _record_response(stored.record, revision=stored.revision)
+
+
+@router.get(
+    "/patients/{patient_id}/history",
+    tags=["patients"],
+    response_model=list[HistoryEntry],
+    responses=_PROBLEM,
+)
+def read_history(patient_id: str, user: Viewer, database: DatabaseDep) -> JSONResponse:
+    """Every revision of the record, oldest first: ``revision``, ``at`` (UTC), ``actor`` (the
+    account that wrote it), ``reason`` (null when none was given) and ``changes``, what it
+    changed from the revision before (revision 1: what it recorded).
+
+    Each change is ``{op, pointer, before, after}`` in the words of JSON Patch (RFC 6902):
+    ``add`` (``after`` at ``pointer`` in this revision), ``remove`` (``before`` at ``pointer``
+    in the previous revision) or ``replace`` (``before`` and ``after`` at ``pointer`` in this
+    revision; ``from`` is where the value was before, when an entry moved). Pointers are JSON
+    pointers (RFC 6901) into the record v2, e.g. ``/weights/2/kg``. Entries of a series are
+    matched as entries, so a corrected weight is a ``replace`` of its ``kg`` and a removed entry
+    one ``remove``, wherever they sit; null and absent are the same (not recorded).
+    """
+    history = services.patient_history(database, api_actor(user), patient_id)
+    return JSONResponse([entry.to_json_dict() for entry in history])
 
 
 def _add_entry_route(segment: str, series: str) -> None:
     schema = services.ENTRY_MODELS[series].__name__
 
     def add_entry(
-        patient_id: str, user: Clinician, database: DatabaseDep, body: JsonBody
+        patient_id: str,
+        user: Clinician,
+        database: DatabaseDep,
+        body: JsonBody,
+        if_match: IfMatchHeader = None,
+        reason: ChangeReasonHeader = None,
+        confirm: Confirm = (),
     ) -> JSONResponse:
         entry = services.parse_entry(series, body)
-        record = services.add_entry(database, api_actor(user), patient_id, series, entry)
-        return _record_response(record, 201)
+        expected = expected_revision(if_match)
+        record = services.add_entry(
+            database,
+            api_actor(user),
+            patient_id,
+            series,
+            entry,
+            reason=change_reason(reason),
+            expected_revision=expected,
+            confirmed=confirm,
+        )
+        return _record_response(record, 201, revision=_written(expected))
 
     router.add_api_route(
         f"/patients/{{patient_id}}/{segment}",
@@ -270,7 +426,11 @@ def _add_entry_route(segment: str, series: str) -> None:
         description=(
             f"Appends one `{schema}` (record v2) to `{series}`, as a new revision of the record, "
             "and returns the updated record. The whole record is validated with it (no date "
-            "may be after today); problem pointers are relative to the entry."
+            "may be after today); problem pointers are relative to the entry. "
+            "`X-Change-Reason` is optional (an entry added corrects nothing); with `If-Match` "
+            "the entry is added only to that revision (412 when the record has changed since) "
+            "and the answer carries the new `ETag`. Values as for `POST /patients` (`confirm` "
+            "names an unlikely value to store, relative to the entry: `?confirm=/kg`)."
         ),
         tags=["visits"],
         status_code=201,
@@ -284,6 +444,22 @@ for _segment, _series in ENTRY_ENDPOINTS.items():
     _add_entry_route(_segment, _series)
 
 
+#: The ``as_of`` of one patient's assessment (and letter): the services refuse, 422 at
+#: ``/as_of``, a date before the patient's first date or more than a year after today.
+AssessmentDate = Annotated[
+    dt.date,
+    Query(
+        description=(
+            "the assessment date (YYYY-MM-DD): from the patient's birth date (or onset, or "
+            "earliest entry) to a year after today, and always "
+            f"from {services.EARLIEST_AS_OF} to {services.LATEST_AS_OF}"
+        ),
+        ge=services.EARLIEST_AS_OF,
+        le=services.LATEST_AS_OF,
+    ),
+]
+
+
 @router.get(
     "/patients/{patient_id}/assessment",
     tags=["patients"],
@@ -291,21 +467,7 @@ for _segment, _series in ENTRY_ENDPOINTS.items():
     responses=_PROBLEM,
 )
 def read_assessment(
-    patient_id: str,
-    user: Viewer,
-    database: DatabaseDep,
-    kb: KnowledgeDep,
-    as_of: Annotated[
-        dt.date,
-        Query(
-            description=(
-                f"the assessment date (YYYY-MM-DD), from {services.EARLIEST_AS_OF} "
-                f"to {services.LATEST_AS_OF}"
-            ),
-            ge=services.EARLIEST_AS_OF,
-            le=services.LATEST_AS_OF,
-        ),
-    ],
+    patient_id: str, user: Viewer, database: DatabaseDep, kb: KnowledgeDep, as_of: AssessmentDate
 ) -> Response:
     """The engine's assessment of the stored record on ``as_of`` (assessment v1)."""
     document = services.assessment_json(database, api_actor(user), patient_id, as_of=as_of, kb=kb)
@@ -369,7 +531,16 @@ def _parse_records(documents: list[Any]) -> list[PatientRecord]:
 
 
 @router.get("/export", tags=["admin"], response_model=list[PatientRecord], responses=_PROBLEM)
-def export_records(user: Admin, database: DatabaseDep) -> JSONResponse:
-    """Every stored record (v2, the current revision), sorted by id."""
-    records = services.export_records(database, api_actor(user))
+def export_records(
+    user: Admin,
+    database: DatabaseDep,
+    deidentify: Annotated[
+        bool,
+        Query(description="leave out `identity` and give an age in place of the birth date"),
+    ] = False,
+) -> JSONResponse:
+    """Every stored record (v2, the current revision), sorted by id; with ``deidentify=true``
+    without who the patient is (no ``identity``; the birth date becomes the age in whole years
+    on the first entry, ``age_years`` and ``age_on``)."""
+    records = services.export_records(database, api_actor(user), deidentify=deidentify)
     return JSONResponse([record.to_json_dict() for record in records])

@@ -3,7 +3,8 @@
 The app holds one Database, one knowledge base (loaded once) and the settings on
 ``app.state``; it brings the schema up to date when it starts. It serves the JSON API
 (``web/api.py``), the pages (``web/pages.py``) and their static files (``/static``), and
-documents the API at ``/docs`` (with the record v1 schemas the bodies also accept).
+documents the API at ``/docs`` (with the record v1 schemas the bodies also accept), with assets
+served from the package so that it works offline (``web/docs.py``).
 
 Errors are translated here, in one place: alscare errors become RFC 9457 problem documents
 (``application/problem+json``) with the right status (RecordError 422 with a ``problems`` list
@@ -36,14 +37,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alscare import __version__
 from alscare.errors import NotFoundError, RecordError
 from alscare.knowledge import KnowledgeBase, load_knowledge
+from alscare.revisions import ReasonRequiredError, StaleRevisionError
 from alscare.services import AccountError, ConflictError, PermissionDeniedError
 from alscare.settings import Settings, load_settings
 from alscare.storage.database import Database
 from alscare.storage.security import AccountLockedError, AuthenticationError
 from alscare.web.api import body_schemas
 from alscare.web.api import router as api_router
+from alscare.web.clinic_api import router as clinic_api_router
+from alscare.web.corrections import router as corrections_router
+from alscare.web.docs import install_docs
+from alscare.web.history import router as history_router
+from alscare.web.letters import router as letters_router
 from alscare.web.pages import router as pages_router
+from alscare.web.preconditions import CHANGE_REASON_POINTER, PreconditionRequiredError, etag
 from alscare.web.session import install_session  # pages engineer: session cookie + CSRF
+from alscare.web.visit import router as visit_router
+from alscare.web.wording import router as wording_router
 
 __all__ = ["MAX_BODY_BYTES", "app_from_environment", "create_app", "problem"]
 
@@ -74,6 +84,7 @@ def create_app(
         summary="Point-of-care decision support for ALS: patient records and assessments.",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # web/docs.py serves /docs from the package, not from a CDN
         redoc_url=None,
         separate_input_output_schemas=False,
         max_body_size=MAX_BODY_BYTES,
@@ -82,9 +93,16 @@ def create_app(
     app.state.database = db
     app.state.kb = kb if kb is not None else load_knowledge()
     app.include_router(api_router)
+    app.include_router(letters_router)
+    app.include_router(wording_router)
+    app.include_router(clinic_api_router)
     app.include_router(pages_router)
+    app.include_router(visit_router)
+    app.include_router(corrections_router)
+    app.include_router(history_router)
     static = resources.files("alscare.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), check_dir=False), name="static")
+    install_docs(app)
     _install_error_handlers(app)
     _document_body_schemas(app)
     install_session(app, settings)  # pages engineer: session cookie + CSRF (web/session.py)
@@ -132,8 +150,10 @@ _TITLES: Final = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    412: "Precondition Failed",
     413: "Content Too Large",
     422: "Unprocessable Content",
+    428: "Precondition Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -177,6 +197,18 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def bad_account(_request: Request, error: Exception) -> Response:
         return problem(422, str(error))
 
+    async def stale(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, StaleRevisionError)
+        headers = {"ETag": etag(error.current)}
+        return problem(412, str(error), headers=headers, current_revision=error.current)
+
+    async def precondition_required(_request: Request, error: Exception) -> Response:
+        return problem(428, str(error))
+
+    async def reason_required(_request: Request, error: Exception) -> Response:
+        problems = [{"pointer": CHANGE_REASON_POINTER, "reason": str(error)}]
+        return problem(422, "the change needs a reason", problems=problems)
+
     async def database_busy(request: Request, error: Exception) -> Response:
         _log_unhandled(request.scope, error)
         return problem(
@@ -198,6 +230,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         AuthenticationError: unauthenticated,
         AccountLockedError: locked,
         AccountError: bad_account,
+        StaleRevisionError: stale,
+        PreconditionRequiredError: precondition_required,
+        ReasonRequiredError: reason_required,
         OperationalError: database_busy,
         StarletteHTTPException: http_error,
     }

@@ -26,6 +26,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from alscare.errors import ConfigError, Problem, RecordError
 from alscare.knowledge.base import Cited, Frozen
+from alscare.plausibility import ConfirmationNeeded
 from alscare.schemas.common import TEST_UNITS
 from alscare.schemas.patient import PATIENT_SCHEMA, PatientRecord
 from alscare.schemas.records import parse_record
@@ -38,6 +39,7 @@ from alscare.schemas.vocabulary import (
 )
 
 __all__ = [
+    "CONFIRM",
     "EMG_FLAGS",
     "EMG_REGION_SIGNS",
     "EXAM_SIGNS",
@@ -45,8 +47,10 @@ __all__ = [
     "AlsfrsAnchors",
     "AnchoredItem",
     "EntryKind",
+    "FieldReader",
     "ItemForm",
     "alsfrs_r_anchors",
+    "confirmed_fields",
     "entry_from_form",
     "field_errors",
     "new_patient",
@@ -57,6 +61,8 @@ _ITEM_RANGE = "must be a whole number from 0 to 4"
 # What the form posts for a yes / no / not recorded choice.
 _YES, _NO = "yes", "no"
 _CHECKED = "on"
+# The box that confirms an unlikely value is named after the value's field: confirm.<field>.
+CONFIRM = "confirm."
 
 EXAM_SIGNS: tuple[str, ...] = (*(s.value for s in LmnSign), *(s.value for s in UmnSign))
 EMG_REGION_SIGNS: tuple[str, ...] = (
@@ -138,7 +144,7 @@ def alsfrs_r_anchors() -> AlsfrsAnchors:
 # --- reading typed values from form text ------------------------------------------------------
 
 
-class _Reader:
+class FieldReader:
     """Reads typed values out of the posted strings, collecting a problem for each bad one."""
 
     def __init__(self, form: Mapping[str, str]) -> None:
@@ -214,7 +220,7 @@ def _pointer(field: str) -> str:
 # --- one builder per entry kind ---------------------------------------------------------------
 
 
-def _alsfrs_r(read: _Reader) -> dict[str, Any]:
+def _alsfrs_r(read: FieldReader) -> dict[str, Any]:
     date = read.date("date")
     read.required("date", date, "enter the date of the rating")
     items: dict[str, int | None] = {}
@@ -231,7 +237,7 @@ def _alsfrs_r(read: _Reader) -> dict[str, Any]:
     return read.done({"date": date, "items": items, "gastrostomy": form_5 == "5b"})
 
 
-def _respiratory(read: _Reader) -> dict[str, Any]:
+def _respiratory(read: FieldReader) -> dict[str, Any]:
     date = read.date("date")
     read.required("date", date, "enter the date of the measurement")
     paco2 = read.number("paco2")
@@ -251,6 +257,7 @@ def _respiratory(read: _Reader) -> dict[str, Any]:
         "mip_cmh2o",
         "spo2_percent",
         "nocturnal_spo2_below_90_percent_time",
+        "nocturnal_spo2_88_or_below_minutes",
         "peak_cough_flow_l_min",
     ):
         entry[name] = read.number(name)
@@ -259,7 +266,7 @@ def _respiratory(read: _Reader) -> dict[str, Any]:
     return read.done(entry)
 
 
-def _weight(read: _Reader) -> dict[str, Any]:
+def _weight(read: FieldReader) -> dict[str, Any]:
     date = read.date("date")
     kg = read.number("kg")
     read.required("date", date, "enter the date of the weight")
@@ -267,7 +274,7 @@ def _weight(read: _Reader) -> dict[str, Any]:
     return read.done({"date": date, "kg": kg})
 
 
-def _examination(read: _Reader) -> dict[str, Any]:
+def _examination(read: FieldReader) -> dict[str, Any]:
     """The regions ticked as examined (or with a sign ticked), with the signs found there.
 
     A region left out was not examined; an examined region without signs is ``{}``.
@@ -285,7 +292,7 @@ def _examination(read: _Reader) -> dict[str, Any]:
     return read.done({"date": date, "regions": regions})
 
 
-def _emg(read: _Reader) -> dict[str, Any]:
+def _emg(read: FieldReader) -> dict[str, Any]:
     date = read.date("date")
     read.required("date", date, "enter the date of the study")
     regions: dict[str, Any] = {}
@@ -302,7 +309,7 @@ def _emg(read: _Reader) -> dict[str, Any]:
     return read.done(entry)
 
 
-def _test(read: _Reader) -> dict[str, Any]:
+def _test(read: FieldReader) -> dict[str, Any]:
     test_id = read.text("id")
     read.required("id", test_id, "choose the test")
     value = read.number("value")
@@ -326,7 +333,7 @@ def _test(read: _Reader) -> dict[str, Any]:
 
 
 def _check_test_unit(
-    read: _Reader, test_id: str | None, value: float | None, unit: str | None
+    read: FieldReader, test_id: str | None, value: float | None, unit: str | None
 ) -> None:
     """The schema checks units on the whole entry; here each fault goes to its own field."""
     allowed = TEST_UNITS.get(test_id or "")
@@ -338,7 +345,7 @@ def _check_test_unit(
         read.problems.append(Problem("/unit", f"choose one of {', '.join(allowed)}"))
 
 
-_BUILDERS: dict[EntryKind, Callable[[_Reader], dict[str, Any]]] = {
+_BUILDERS: dict[EntryKind, Callable[[FieldReader], dict[str, Any]]] = {
     EntryKind.ALSFRS_R: _alsfrs_r,
     EntryKind.RESPIRATORY: _respiratory,
     EntryKind.WEIGHT: _weight,
@@ -350,7 +357,7 @@ _BUILDERS: dict[EntryKind, Callable[[_Reader], dict[str, Any]]] = {
 
 def entry_from_form(kind: EntryKind, form: Mapping[str, str]) -> dict[str, Any]:
     """The entry a visit form describes, as record JSON; RecordError for unreadable fields."""
-    return _BUILDERS[kind](_Reader(form))
+    return _BUILDERS[kind](FieldReader(form))
 
 
 def new_patient(form: Mapping[str, str], *, today: dt.date) -> PatientRecord:
@@ -358,7 +365,7 @@ def new_patient(form: Mapping[str, str], *, today: dt.date) -> PatientRecord:
 
     An age given without a birth date is the age on ``today``, the day it is entered.
     """
-    read = _Reader(form)
+    read = FieldReader(form)
     patient_id = read.text("id")
     read.required("id", patient_id, "enter the patient's id")
     onset = _without_nulls(
@@ -388,7 +395,7 @@ def new_patient(form: Mapping[str, str], *, today: dt.date) -> PatientRecord:
 _IDENTIFIER = "identity.identifiers.0"  # the form takes one identifier
 
 
-def _identity(read: _Reader) -> dict[str, Any] | None:
+def _identity(read: FieldReader) -> dict[str, Any] | None:
     """The name and one identifier (its system, such as MRN, and its value), or None."""
     name = read.text("identity.name")
     system = read.text(f"{_IDENTIFIER}.system")
@@ -406,13 +413,31 @@ def _identity(read: _Reader) -> dict[str, Any] | None:
 def field_errors(error: RecordError) -> dict[str, str]:
     """Messages by form field name; problems that name no field are under ``""``.
 
-    Where several problems hit one field, the messages are joined.
+    Where several problems hit one field, the messages are joined. An unlikely value that needs
+    confirmation (:mod:`alscare.plausibility`) also gets ``confirm.<field>``: the form then
+    shows its "I confirm this value" box (see :func:`confirmed_fields`).
     """
     messages: dict[str, list[str]] = {}
     for problem in error.problems:
-        field = problem.pointer.strip("/").replace("/", ".")
+        field = _field(problem.pointer)
         messages.setdefault(field, []).append(_friendly(problem.reason))
+    unconfirmed = error.unconfirmed if isinstance(error, ConfirmationNeeded) else frozenset()
+    for pointer in sorted(unconfirmed):
+        messages[CONFIRM + _field(pointer)] = ["needs confirmation"]
     return {field: "; ".join(reasons) for field, reasons in messages.items()}
+
+
+def confirmed_fields(form: Mapping[str, str]) -> frozenset[str]:
+    """The pointers of the values whose "I confirm this value" box is ticked."""
+    return frozenset(
+        _pointer(name.removeprefix(CONFIRM))
+        for name, value in form.items()
+        if name.startswith(CONFIRM) and value == _CHECKED
+    )
+
+
+def _field(pointer: str) -> str:
+    return pointer.strip("/").replace("/", ".")
 
 
 def _friendly(reason: str) -> str:

@@ -6,7 +6,11 @@ Routes::
     GET  /patients?q=                               the patient list, searched by id or name
     GET  /patients/new, POST /patients/new          a new patient (clinicians, admins)
     GET  /patients/{id}?as_of=YYYY-MM-DD            the assessment on a date (today by default)
-    GET  /patients/{id}/visit/{kind}, POST ...      add a visit entry (clinicians, admins)
+    GET  /patients/{id}/letter?as_of=&format=       the clinic letter, html or pdf
+    GET  /patients/{id}/flowsheet?as_of=            the visits as a table and charts
+    GET  /worklist?as_of=&kind=                     what is due across all patients
+    GET  /patients/{id}/visit/{kind}, POST ...      add one entry (clinicians, admins); the
+                                                    whole clinic visit is web/visit.py
     GET  /topic?section=&as_of=                     the topic browser
     GET  /audit                                     the audit trail (admins)
 
@@ -34,7 +38,7 @@ from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from alscare import __version__, services
+from alscare import __version__, clinic, services
 from alscare.engine import patient_facts
 from alscare.errors import NotFoundError, RecordError
 from alscare.knowledge import KnowledgeBase
@@ -47,6 +51,20 @@ from alscare.knowledge.document import (
     topic_document,
 )
 from alscare.plots import alsfrs_r_chart, fvc_chart, fvc_reference_lines
+from alscare.presentation import (
+    ENCALS_CAVEAT,
+    ENCALS_NOT_APPLICABLE,
+    UNVERIFIED_LEGEND,
+    UNVERIFIED_MEANING,
+    age_text,
+    clinical_text,
+    encals_inputs,
+    factor_groups,
+    number,
+    stage,
+    wording,
+    yes_no,
+)
 from alscare.schemas.patient import PatientRecord
 from alscare.schemas.vocabulary import (
     InvestigationId,
@@ -68,9 +86,14 @@ from alscare.storage.security import (
     User,
     authenticate,
 )
-from alscare.web import forms
+from alscare.web import forms, lists
+from alscare.web.decisions import ANSWERS, decision_alerts
 from alscare.web.deps import DatabaseDep, KnowledgeDep, SettingsDep
+from alscare.web.flowsheet import COLUMNS as FLOWSHEET_COLUMNS
+from alscare.web.flowsheet import DOMAINS as FLOWSHEET_DOMAINS
+from alscare.web.flowsheet import flowsheet_view
 from alscare.web.forms import EntryKind
+from alscare.web.letters import FORMAT, LetterFormat, letter_response
 from alscare.web.record_view import (
     EMG_FLAG_LABELS,
     EMG_SIGN_LABELS,
@@ -78,6 +101,7 @@ from alscare.web.record_view import (
     REGION_LABELS,
     record_tables,
 )
+from alscare.web.revision_view import past_revision, past_revision_context, requested_revision
 from alscare.web.session import (
     CSRF_FIELD,
     PageError,
@@ -91,7 +115,20 @@ from alscare.web.session import (
     session_user,
 )
 
-__all__ = ["VISIT_KINDS", "error_page", "router"]
+__all__ = [
+    "NOTICE",
+    "PAGE_HEADERS",
+    "VISIT_KINDS",
+    "MaybeUser",
+    "PageUser",
+    "Posted",
+    "error_page",
+    "has_gastrostomy",
+    "page_errors",
+    "render",
+    "require_role",
+    "router",
+]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -115,9 +152,9 @@ _SAVE_BUTTONS: Final[Mapping[EntryKind, str]] = {
     EntryKind.EMG: "Save EMG and nerve conduction",
     EntryKind.TEST: "Save test result",
 }
-_NOTICE: Final = "notice"
+NOTICE: Final = "notice"
 # Pages hold patient data: never cached, never framed, no script at all, forms post here only.
-_PAGE_HEADERS: Final = {
+PAGE_HEADERS: Final = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -169,19 +206,6 @@ _FIELD_LABELS: Final[Mapping[str, str]] = {
     "finding": "Finding",
 }
 _TEST_FIELD_LABELS: Final = {"id": "Test"}
-# Words shown for ids that the knowledge base gives no label of its own.
-_WORDS: Final = {
-    "niv_indicated": "NIV indicated",
-    "riluzole_hepatotoxicity": "Riluzole: raised liver enzymes",
-    "riluzole_neutropenia": "Riluzole: low neutrophils",
-    "probable_laboratory_supported": "probable, laboratory-supported",
-    "not_met": "not met",
-    "not_needed": "not needed",
-    "bulbar": "Bulbar",
-    "fine_motor": "Fine motor",
-    "gross_motor": "Gross motor",
-    "respiratory": "Respiratory",
-}
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -195,8 +219,16 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["num"] = _number
-    environment.filters["yesno"] = _yes_no
+    # Labels, numbers and marks as every view words them (alscare.presentation).
+    environment.filters["num"] = lambda value, digits=1: number(value, digits=digits)
+    environment.filters["yesno"] = yes_no
+    environment.filters["stage"] = stage
+    environment.filters["clinical"] = clinical_text
+    environment.globals["encals_caveat"] = ENCALS_CAVEAT
+    environment.globals["encals_not_applicable"] = ENCALS_NOT_APPLICABLE
+    environment.globals["encals_inputs"] = encals_inputs
+    environment.globals["factor_groups"] = factor_groups
+    environment.globals["unverified_meaning"] = UNVERIFIED_MEANING
     environment.globals["static_url"] = lambda name: f"/static/{name}?v={__version__}"
     return environment
 
@@ -207,23 +239,11 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=_environment())
 
 
-def _number(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.{digits}f}"
-
-
-def _yes_no(value: bool | None) -> str:
-    return "not known" if value is None else ("yes" if value else "no")
-
-
 class _KbText:
-    """Words the pages take from a knowledge base: labels of ids and topic section titles."""
+    """The topic section titles of a knowledge base (its labels: alscare.presentation)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         document = topic_document(kb, as_of=None, section=None)
-        self.labels: dict[str, str] = {}
-        _collect_labels(document["sections"], self.labels)
         self.section_titles = [
             (name, str(body["title"])) for name, body in document["sections"].items()
         ]
@@ -241,26 +261,10 @@ def _kb_text(kb: KnowledgeBase) -> _KbText:
     return cached[1]
 
 
-def _collect_labels(node: object, found: dict[str, str]) -> None:
-    if isinstance(node, dict):
-        if isinstance(node.get("id"), str) and isinstance(node.get("label"), str):
-            found.setdefault(node["id"], node["label"])
-        for value in node.values():
-            _collect_labels(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            _collect_labels(item, found)
-
-
 def _labeller(kb: KnowledgeBase | None) -> Callable[[object], str]:
-    """``label(id)``: the knowledge base's label of an id, else the id in words."""
-    labels = _kb_text(kb).labels if kb is not None else {}
-
-    def label(identifier: object) -> str:
-        text = str(identifier)
-        return labels.get(text) or _WORDS.get(text) or text.replace("_", " ").capitalize()
-
-    return label
+    """``label(id)``: the label of an id of any kind (``words.label(kind, id)`` when the
+    template knows the kind)."""
+    return wording(kb).any_label
 
 
 def render(
@@ -276,29 +280,31 @@ def render(
     base = {
         "user": SessionUser(user) if user is not None else None,
         "csrf_token": csrf_token(request),
-        "notice": request.session.pop(_NOTICE, None),
+        "notice": request.session.pop(NOTICE, None),
         "nav": None,
         "knowledge_version": kb.version if kb is not None else None,
         "label": _labeller(kb),
+        "words": wording(kb),
     }
     return _templates().TemplateResponse(
         request,
         template,
         {**base, **context},
         status_code=status_code,
-        headers=_PAGE_HEADERS,
+        headers=PAGE_HEADERS,
     )
 
 
 def error_page(request: Request, status_code: int, title: str, message: str) -> Response:
-    """A plain error page (403, 404, ...) that never shows patient data."""
-    user = request.session.get("username")
+    """A plain error page (403, 404, ...) that never shows patient data; whoever is logged in
+    keeps the navigation of every page."""
+    user = session_user(request, request.app.state.database)
     return _templates().TemplateResponse(
         request,
         "error.html",
         {
-            "user": None,
-            "logged_in": isinstance(user, str),
+            "user": SessionUser(user) if user is not None else None,
+            "logged_in": user is not None,
             "csrf_token": csrf_token(request),
             "notice": None,
             "nav": None,
@@ -309,7 +315,7 @@ def error_page(request: Request, status_code: int, title: str, message: str) -> 
             "label": _labeller(None),
         },
         status_code=status_code,
-        headers=_PAGE_HEADERS,
+        headers=PAGE_HEADERS,
     )
 
 
@@ -318,7 +324,7 @@ def _redirect(path: str) -> Response:
 
 
 @contextmanager
-def _page_errors() -> Iterator[None]:
+def page_errors() -> Iterator[None]:
     """Service refusals as error pages rather than the API's JSON problems."""
     try:
         yield
@@ -328,11 +334,18 @@ def _page_errors() -> Iterator[None]:
         raise PageError(403, "Not allowed", str(error)) from None
 
 
-def _require(user: User, role: Role) -> None:
+def require_role(user: User, role: Role) -> None:
     if not user.role.allows(role):
         raise PageError(
-            403, "Not allowed", f"this page needs a {role} account; yours is a {user.role} account"
+            403,
+            "Not allowed",
+            f"This page needs {_an(role)} account. You are logged in as {user.username}, "
+            f"with {_an(user.role)} account.",
         )
+
+
+def _an(role: Role) -> str:
+    return f"{'an' if role.value[0] in 'aeiou' else 'a'} {role.value}"
 
 
 async def _posted(request: Request) -> dict[str, str]:
@@ -411,29 +424,32 @@ def logout(request: Request) -> Response:
 
 @router.get("/patients")
 def patient_list(
-    request: Request, user: PageUser, database: DatabaseDep, kb: KnowledgeDep, q: str = ""
+    request: Request,
+    user: PageUser,
+    database: DatabaseDep,
+    kb: KnowledgeDep,
+    q: str = "",
+    page: int = 1,
 ) -> Response:
-    search = q.strip()[:64]
-    with _page_errors():
-        patients = services.list_patients(
-            database, page_actor(user), search=search or None, limit=services.MAX_PAGE
+    """A page of patients, each with the stage, latest scores and what is due today."""
+    search, page, day = q.strip()[:64], max(1, page), services.today()
+    with page_errors():
+        patients = clinic.patient_summaries(
+            database,
+            page_actor(user),
+            as_of=day,
+            kb=kb,
+            search=search or None,
+            offset=(page - 1) * clinic.PATIENT_PAGE,
         )
-    rows = [
-        {
-            "id": p.id,
-            "sex": p.sex,
-            "name": p.name,
-            "identifiers": p.identifiers,
-            "born": p.birth_date
-            or (f"{p.age_years:g} on {p.age_on}" if p.age_years is not None else None),
-            "death_date": p.death_date,
-            "onset": " ".join(str(x) for x in (p.symptom_onset_date, p.onset_site) if x) or None,
-            "diagnosis_date": p.diagnosis_date,
-            "updated": f"{p.updated_at:%Y-%m-%d %H:%M} UTC",
-        }
-        for p in patients
-    ]
-    context = {"patients": rows, "q": search, "nav": "patients"}
+    context = {
+        "patients": [lists.patient_row(patient, kb) for patient in patients],
+        "q": search,
+        "page": page,
+        "more": len(patients) == clinic.PATIENT_PAGE,
+        "as_of": day,
+        "nav": "patients",
+    }
     return render(request, "patients.html", context, user=user, kb=kb)
 
 
@@ -465,7 +481,7 @@ def _new_patient_page(
 
 @router.get("/patients/new")
 def new_patient_form(request: Request, user: PageUser, kb: KnowledgeDep) -> Response:
-    _require(user, Role.CLINICIAN)
+    require_role(user, Role.CLINICIAN)
     return _new_patient_page(request, user, kb, {}, {})
 
 
@@ -473,17 +489,18 @@ def new_patient_form(request: Request, user: PageUser, kb: KnowledgeDep) -> Resp
 def create_patient(
     request: Request, values: Posted, user: PageUser, database: DatabaseDep, kb: KnowledgeDep
 ) -> Response:
-    _require(user, Role.CLINICIAN)
+    require_role(user, Role.CLINICIAN)
     try:
         record = forms.new_patient(values, today=services.today())
-        with _page_errors():
-            services.create_patient(database, page_actor(user), record)
+        with page_errors():
+            confirmed = forms.confirmed_fields(values)
+            services.create_patient(database, page_actor(user), record, confirmed=confirmed)
     except RecordError as error:
         return _new_patient_page(request, user, kb, values, forms.field_errors(error))
     except services.ConflictError:
         errors = {"id": "a patient with this id already exists"}
         return _new_patient_page(request, user, kb, values, errors)
-    request.session[_NOTICE] = f"Patient {record.id} created."
+    request.session[NOTICE] = f"Patient {record.id} created."
     return _redirect(f"/patients/{record.id}")
 
 
@@ -504,32 +521,118 @@ def patient_page(
     database: DatabaseDep,
     kb: KnowledgeDep,
     as_of: str | None = None,
+    revision: str | None = None,
 ) -> Response:
-    day = _as_of(as_of)
     actor = page_actor(user)
-    try:
-        with _page_errors():
-            record = services.get_patient(database, actor, patient_id)
-            assessment = services.assess_patient(database, actor, patient_id, as_of=day, kb=kb)
-    except RecordError as error:  # an assessment date outside the range the app assesses on
-        message = "; ".join(problem.reason for problem in error.problems)
-        raise PageError(422, "Not an assessment date", message) from None
+    asked = requested_revision(revision)  # a past revision: its record, read-only
+    past = past_revision(database, actor, patient_id, asked)
+    day = _as_of(as_of) if as_of or past is None else past.day
+    with _refused_date(), page_errors():
+        record = services.read_patient(database, actor, patient_id, revision=asked).record
+        assessment = services.assess_patient(
+            database, actor, patient_id, as_of=day, kb=kb, revision=asked
+        )
     cited = assessment.cited_sources()
     context = {
         "record": record,
         "assessment": assessment,
         "as_of": day,
         "today": services.today(),
-        "age": _age(record, day),
+        "age": age_text(record, day),
         "charts": _charts(record, day, kb),
         "record_tables": record_tables(record, day, _labeller(kb)),
         "references": [kb.source(source_id) for source_id in cited if _known(kb, source_id)],
         "visit_kinds": [(segment, title) for segment, (_, title) in VISIT_KINDS.items()],
+        "decisions": decision_alerts(kb),
+        "answers": ANSWERS,
         "latest": _latest_entries(record, day),
         "topic_sections": _kb_text(kb).section_titles,
         "nav": "patients",
+        **past_revision_context(user, past),
     }
     return render(request, "patient.html", context, user=user, kb=kb)
+
+
+@contextmanager
+def _refused_date() -> Iterator[None]:
+    """An assessment date the app does not assess this patient on (alscare.assessment_dates),
+    as an error page that says why."""
+    try:
+        yield
+    except RecordError as error:
+        message = "; ".join(problem.reason for problem in error.problems)
+        raise PageError(422, "Not an assessment date", message) from None
+
+
+@router.get("/patients/{patient_id}/letter")
+def letter_page(
+    patient_id: str,
+    user: PageUser,
+    database: DatabaseDep,
+    kb: KnowledgeDep,
+    as_of: str | None = None,
+    output: Annotated[LetterFormat, FORMAT] = LetterFormat.HTML,
+) -> Response:
+    """The clinic letter the patient page's "Letter" button opens (web/letters.py)."""
+    day = _as_of(as_of)
+    with _refused_date(), page_errors():
+        return letter_response(database, page_actor(user), patient_id, day, kb, output)
+
+
+@router.get("/patients/{patient_id}/flowsheet")
+def flowsheet_page(
+    request: Request,
+    patient_id: str,
+    user: PageUser,
+    database: DatabaseDep,
+    kb: KnowledgeDep,
+    as_of: str | None = None,
+) -> Response:
+    """The visits up to the date as a table and charts (web/flowsheet.py)."""
+    day = _as_of(as_of)
+    actor = page_actor(user)
+    with _refused_date(), page_errors():
+        sheet = services.patient_flowsheet(database, actor, patient_id, as_of=day, kb=kb)
+        record = services.get_patient(database, actor, patient_id)
+    context = {
+        "record": record,
+        "view": flowsheet_view(sheet, record, kb),
+        "columns": FLOWSHEET_COLUMNS,
+        "domains": FLOWSHEET_DOMAINS,
+        "unverified_legend": UNVERIFIED_LEGEND,
+        "as_of": day,
+        "today": services.today(),
+        "nav": "patients",
+    }
+    return render(request, "flowsheet.html", context, user=user, kb=kb)
+
+
+@router.get("/worklist")
+def worklist_page(
+    request: Request,
+    user: PageUser,
+    database: DatabaseDep,
+    kb: KnowledgeDep,
+    as_of: str | None = None,
+    kind: str = "",
+) -> Response:
+    """What is due across all patients on the date, longest due first (alscare.clinic)."""
+    day = _as_of(as_of)
+    refused = clinic.unknown_kind(kb, kind or None)
+    if refused:
+        raise PageError(422, "Not a kind of due item", refused)
+    with _refused_date(), page_errors():
+        work = clinic.worklist(database, page_actor(user), as_of=day, kb=kb, kind=kind or None)
+    context = {
+        "worklist": work,
+        "rows": [lists.work_row(item) for item in work.items],
+        "kinds": clinic.follow_up_kinds(kb),
+        "kind": kind,
+        "as_of": day,
+        "today": services.today(),
+        "nav": "worklist",
+    }
+    return render(request, "worklist.html", context, user=user, kb=kb)
 
 
 def _charts(record: PatientRecord, day: dt.date, kb: KnowledgeBase) -> dict[str, Markup | None]:
@@ -550,17 +653,6 @@ def _charts(record: PatientRecord, day: dt.date, kb: KnowledgeBase) -> dict[str,
 
 def _known(kb: KnowledgeBase, source_id: str) -> bool:
     return any(source.id == source_id for source in kb.sources)
-
-
-def _age(record: PatientRecord, day: dt.date) -> str | None:
-    """Whole years on ``day`` from the birth date, or the age as recorded with its date."""
-    if record.birth_date is not None:
-        born = record.birth_date
-        years = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-        return f"{years} years"
-    if record.age_years is not None:
-        return f"{record.age_years:g} years on {record.age_on} (as recorded)"
-    return None
 
 
 def _latest_entries(record: PatientRecord, day: dt.date) -> list[str]:
@@ -656,13 +748,13 @@ def _prefilled(
     Never the findings of an earlier visit: each entry records what was found at its own."""
     values: dict[str, str] = {"date": today.isoformat()}
     if kind is EntryKind.ALSFRS_R:
-        values["item_5_form"] = "5b" if _has_gastrostomy(record, today, kb) else "5a"
+        values["item_5_form"] = "5b" if has_gastrostomy(record, today, kb) else "5a"
     elif kind is EntryKind.RESPIRATORY:
         values["paco2_unit"] = "kpa"
     return values
 
 
-def _has_gastrostomy(record: PatientRecord, today: dt.date, kb: KnowledgeBase) -> bool:
+def has_gastrostomy(record: PatientRecord, today: dt.date, kb: KnowledgeBase) -> bool:
     """A gastrostomy in place today, or item 5 rated as 5b last time: the engine's facts."""
     facts = patient_facts(record, as_of=today, kb=kb)
     in_place = facts("intervention.gastrostomy.in_place").value
@@ -705,9 +797,9 @@ def visit_form(
     database: DatabaseDep,
     kb: KnowledgeDep,
 ) -> Response:
-    _require(user, Role.CLINICIAN)
+    require_role(user, Role.CLINICIAN)
     kind, _ = _visit_kind(segment)
-    with _page_errors():
+    with page_errors():
         record = services.get_patient(database, page_actor(user), patient_id)
     values = _prefilled(kind, record, services.today(), kb)
     return _visit_page(request, user, kb, record, segment, values, {})
@@ -723,27 +815,32 @@ def add_visit(
     database: DatabaseDep,
     kb: KnowledgeDep,
 ) -> Response:
-    _require(user, Role.CLINICIAN)
+    require_role(user, Role.CLINICIAN)
     kind, heading = _visit_kind(segment)
     actor = page_actor(user)
     try:
-        with _page_errors():
+        with page_errors():
             entry = forms.entry_from_form(kind, values)
-            _store(database, actor, patient_id, kind, entry)
+            _store(database, actor, patient_id, kind, entry, forms.confirmed_fields(values))
     except RecordError as error:
-        with _page_errors():
+        with page_errors():
             record = services.get_patient(database, actor, patient_id)
         return _visit_page(request, user, kb, record, segment, values, forms.field_errors(error))
-    request.session[_NOTICE] = f"{heading} saved."
+    request.session[NOTICE] = f"{heading} saved."
     return _redirect(f"/patients/{patient_id}")
 
 
 def _store(
-    database: Database, actor: Actor, patient_id: str, kind: EntryKind, entry: dict[str, Any]
+    database: Database,
+    actor: Actor,
+    patient_id: str,
+    kind: EntryKind,
+    entry: dict[str, Any],
+    confirmed: frozenset[str],
 ) -> None:
-    """Add the entry to its series."""
+    """Add the entry to its series (with the unlikely values the form confirms)."""
     parsed = services.parse_entry(kind.value, entry)
-    services.add_entry(database, actor, patient_id, kind.value, parsed)
+    services.add_entry(database, actor, patient_id, kind.value, parsed, confirmed=confirmed)
 
 
 # --- topic -----------------------------------------------------------------------------------
@@ -792,10 +889,10 @@ def audit_page(
     action: str = "",
     page: int = 1,
 ) -> Response:
-    _require(user, Role.ADMIN)
+    require_role(user, Role.ADMIN)
     chosen = AuditAction(action) if action in {a.value for a in AuditAction} else None
     page = max(1, page)
-    with _page_errors():
+    with page_errors():
         events = services.audit_trail(
             database,
             page_actor(user),
