@@ -476,7 +476,7 @@ def test_openapi_documents_put_history_and_their_preconditions(clinician: httpx.
     put = patient["put"]
     assert {"412", "428", "422"} <= set(put["responses"])
     headers = {p["name"] for p in put["parameters"] if p["in"] == "header"}
-    assert headers == {"If-Match", "X-Change-Reason"}
+    assert headers == {"If-Match", "X-Change-Reason", "Idempotency-Key"}
     assert "revision" in {p["name"] for p in patient["get"]["parameters"]}
     history = document["paths"]["/api/v1/patients/{patient_id}/history"]["get"]
     assert "JSON Patch" in history["description"] and "/weights/2/kg" in history["description"]
