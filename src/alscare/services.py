@@ -932,7 +932,7 @@ def write_revision(
     removes recorded data (:mod:`alscare.revisions`), or any change when ``reason_required``,
     needs a reason (ReasonRequiredError). ``adds_only`` says that ``change`` only adds an
     entry, which corrects nothing: its changes are then not computed. Nothing is stored
-    unless all of it holds.
+    unless all of it holds, and a change that leaves the record as it was stores no revision.
     """
     with _refusals_audited(database, actor, patient_id, f"{action} refused"):
         require_role(actor, Role.CLINICIAN, "change patients")
@@ -951,6 +951,11 @@ def write_revision(
                 read = _record_at(session, database, patient_id, current)
                 draft = _Draft.of(read, change, reason, reason_required, adds_only)
             now = _now()
+            if draft.prepared.record == read.record:
+                # A write that changes nothing (PATCH {}, a PUT of the same record) is audited
+                # and answered with the current revision, and stores none.
+                _audit(session, actor, action, patient_id, f"{detail}: nothing changed", now)
+                return StoredRecord(read.record, read.revision, draft.prepared.text)
             revision = _revision(actor, now, draft.why)
             number = repository.add_revision(session, draft.prepared, revision, previous=current)
             _audit(session, actor, action, patient_id, detail, now)
