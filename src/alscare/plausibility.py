@@ -193,8 +193,10 @@ def _weight_changes(before: PatientRecord, record: PatientRecord) -> Iterator[Pr
         last = max(earlier, key=lambda weight: weight.date)
         change = (new.kg - last.kg) / last.kg
         if abs(change) > WEIGHT_CHANGE:
-            percent = f"{abs(change) * 100:.0f} % {'less' if change < 0 else 'more'}"
-            why = f"{percent} than the previous weight, {last.kg:g} kg on {last.date}"
+            # Neither the stored weight nor the change is quoted: with the new weight, either
+            # would tell the stored one, and a refusal never reveals what is stored.
+            side = "below" if change < 0 else "above"
+            why = f"more than {WEIGHT_CHANGE * 100:.0f} % {side} the previous weight"
             yield Problem(f"/weights/{index}/kg", _unlikely(f"{new.kg:g} kg", why))
 
 

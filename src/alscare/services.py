@@ -1,11 +1,21 @@
 """The use cases of the clinic app, shared by the JSON API, the pages and the CLI.
 
-Every read or write of a patient goes through a function here. Each call is one transaction
-that does the work, checks the actor's role, and writes its audit row: either all of it is
-stored or none of it (a rejected record, an unknown patient or a refused role stores nothing,
-audit row included). Functions take the :class:`~alscare.storage.Database` and an
+Every read or write of a patient goes through a function here. A write is one transaction
+that stores the new revision and its audit row: either all of it is stored or none of it. A
+read answers only once its audit row is committed. A refused or failed attempt on a patient (a
+rejected record, a stale revision, a refused assessment date, an unknown patient, a refused
+role) stores nothing of the attempt and gets a ``refused`` (or ``failed``) audit row in a
+transaction of its own, since even a refusal can tell something about the stored record.
+Functions take the :class:`~alscare.storage.Database` and an
 :class:`~alscare.storage.security.Actor` (who, with which role, through which channel) and
 return validated models, never database rows.
+
+Transactions are kept short, because on SQLite every writer waits for the one before it: a
+record is read and parsed, a change validated and serialised, before the write transaction
+begins; the transaction then checks that the revision is still the current one and inserts.
+When another write came first, the change is made again on the newer revision, inside the
+transaction this time (so a busy patient costs at most two attempts). An import runs in batches
+of its own short transactions (:func:`import_records`).
 
 Records come in as v1 or v2 (:func:`~alscare.schemas.records.parse_record` reads both) and go
 out as v2. Every write stores a new revision of the whole record, with who wrote it and when.
@@ -23,19 +33,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from alscare import plausibility
-from alscare.assessment_dates import as_of_problem, clinic_latest
+from alscare.assessment_dates import POINTER as AS_OF_POINTER
+from alscare.assessment_dates import as_of_problem, clinic_latest, first_date
 from alscare.deidentify import deidentified
 from alscare.engine import assess
 from alscare.engine.flowsheet import flowsheet
@@ -43,6 +55,7 @@ from alscare.errors import AlscareError, NotFoundError, Problem, RecordError
 from alscare.knowledge import KnowledgeBase
 from alscare.revisions import (
     HistoryEntry,
+    ReasonRequiredError,
     StaleRevisionError,
     checked_reason,
     record_changes,
@@ -72,28 +85,38 @@ from alscare.schemas.patient import (
 from alscare.schemas.records import parse_record
 from alscare.storage import history, repository
 from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_event, record_events
-from alscare.storage.cache import LruCache
+from alscare.storage.cache import LruCache, model_bytes
 from alscare.storage.database import Database
 from alscare.storage.history import RevisionEntry
-from alscare.storage.repository import PatientListing, Revision
+from alscare.storage.repository import (
+    PatientListing,
+    PreparedRecord,
+    Revision,
+    StoredRecordError,
+)
 from alscare.storage.security import (
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-    USERNAME_PATTERN,
     Actor,
     Role,
     User,
+    find_account,
     hash_password,
+    password_problem,
+    revoke_sessions,
+    username_problem,
 )
 from alscare.storage.tables import UserRow
 
 __all__ = [
+    "ASSESSMENT_CACHE_BYTES",
     "ASSESSMENT_CACHE_SIZE",
     "EARLIEST_AS_OF",
     "ENTRY_MODELS",
     "FUTURE_DATE",
     "LATEST_AS_OF",
+    "IMPORT_BATCH_BYTES",
+    "IMPORT_BATCH_RECORDS",
     "MAX_PAGE",
+    "RECORD_CACHE_BYTES",
     "RECORD_CACHE_SIZE",
     "AccountError",
     "AssessedPatient",
@@ -102,11 +125,14 @@ __all__ = [
     "PatientListing",
     "PermissionDeniedError",
     "StoredRecord",
+    "WriteOutcome",
+    "WriteReceipt",
     "add_entry",
     "add_user",
     "assess_patient",
     "assess_patients",
     "assessment_json",
+    "audit_refusal",
     "audit_trail",
     "create_patient",
     "export_records",
@@ -123,6 +149,7 @@ __all__ = [
     "set_password",
     "today",
     "update_patient",
+    "write_receipt",
     "write_revision",
 ]
 
@@ -150,6 +177,16 @@ FUTURE_DATE: Final = "date is after today"
 MAX_PAGE: Final = 500
 RECORD_CACHE_SIZE: Final = 2048
 ASSESSMENT_CACHE_SIZE: Final = 512
+# The memory the caches may hold, estimated from the JSON of what they hold (storage/cache.py):
+# a record of the largest size the limits allow (alscare.limits) still fits.
+RECORD_CACHE_BYTES: Final = 256 * 1024 * 1024
+ASSESSMENT_CACHE_BYTES: Final = 256 * 1024 * 1024
+# An assessment's JSON is 33-37 kB whatever the size of the record (measured on records of
+# 7-94 kB): the conclusions are the knowledge base's, the course is summarised.
+_ASSESSMENT_JSON: Final = 40 * 1024
+# An import's transactions: each short enough that the app's writers barely notice it.
+IMPORT_BATCH_RECORDS: Final = 100
+IMPORT_BATCH_BYTES: Final = 2 * 1024 * 1024
 
 
 class ConflictError(AlscareError):
@@ -166,18 +203,38 @@ class AccountError(AlscareError, ValueError):
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import stored: ids of new patients and of patients whose record was replaced."""
+    """What an import stored: ids of new patients and of patients whose record was replaced,
+    and (with ``replace``) of patients whose current record already was the imported one."""
 
     created: tuple[str, ...]
     replaced: tuple[str, ...]
+    unchanged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class StoredRecord:
-    """A record as stored: the record v2 and the number of its revision (the API's ETag)."""
+    """A record as stored: the record v2 and the number of its revision (the API's ETag);
+    ``json`` is its canonical JSON text when the call that stored it computed it."""
 
     record: PatientRecord
     revision: int
+    json: str | None = field(default=None, compare=False, repr=False)
+
+
+#: What a write stored, as a write receipt sees it.
+WriteOutcome = StoredRecord | ImportResult
+#: Called inside a write's transaction with what it stored; what it adds to the session
+#: commits or rolls back with the write.
+WriteReceipt = Callable[[Session, WriteOutcome], None]
+#: The receipt of the writes of the current request (web/idempotency.py stores the answer to
+#: a request sent with an Idempotency-Key in it), or None.
+write_receipt: ContextVar[WriteReceipt | None] = ContextVar("write_receipt", default=None)
+
+
+def _give_receipt(session: Session, outcome: WriteOutcome) -> None:
+    receipt = write_receipt.get()
+    if receipt is not None:
+        receipt(session, outcome)
 
 
 def today() -> dt.date:
@@ -204,9 +261,11 @@ class _Caches:
     """
 
     def __init__(self) -> None:
-        self.records: LruCache[tuple[str, int], PatientRecord] = LruCache(RECORD_CACHE_SIZE)
+        self.records: LruCache[tuple[str, int], _Read] = LruCache(
+            RECORD_CACHE_SIZE, RECORD_CACHE_BYTES
+        )
         self.assessments: LruCache[tuple[str, int, dt.date, int], _Assessed] = LruCache(
-            ASSESSMENT_CACHE_SIZE
+            ASSESSMENT_CACHE_SIZE, ASSESSMENT_CACHE_BYTES
         )
 
 
@@ -222,38 +281,59 @@ def _cache(database: Database) -> _Caches:
         return caches
 
 
-def _stored(
-    session: Session,
-    database: Database,
-    patient_id: str,
-    *,
-    lock: bool = False,
-    revision: int | None = None,
-) -> tuple[PatientRecord, int]:
-    """The stored record and its revision, the current one unless ``revision`` is given;
-    NotFoundError for an unknown patient or revision."""
-    current = repository.patient_revision(session, patient_id, lock=lock)
-    if current is None:
-        raise _no_patient(patient_id)
-    if revision is not None and not 1 <= revision <= current:
-        raise NotFoundError(f"patient {patient_id!r} has no revision {revision} (1 to {current})")
-    revision = current if revision is None else revision
-    return _record_at(session, database, patient_id, revision), revision
+@dataclass(frozen=True)
+class _Read:
+    """A revision of a record as read: the record, its number, the length of its JSON."""
+
+    record: PatientRecord
+    revision: int
+    size: int
 
 
-def _record_at(
-    session: Session, database: Database, patient_id: str, revision: int
-) -> PatientRecord:
-    """Revision ``revision`` (one that exists) of the patient's record, cached."""
-    cache = _cache(database).records
-    record = cache.get((patient_id, revision))
-    if record is None:
-        record = repository.stored_record(session, patient_id, revision)
-        # A patient's row and its revisions are written together and never deleted.
-        if record is None:  # pragma: no cover
+def _read(database: Database, patient_id: str, *, revision: int | None = None) -> _Read:
+    """The stored record, the current revision unless ``revision`` is given; NotFoundError for
+    an unknown patient or revision. Read in a read-only transaction and parsed after it, so a
+    large record never holds up writers."""
+    with database.transaction(write=False) as session:
+        current = repository.patient_revision(session, patient_id)
+        if current is None:
             raise _no_patient(patient_id)
-        cache.put((patient_id, revision), record)
-    return record
+        if revision is not None and not 1 <= revision <= current:
+            reason = f"patient {patient_id!r} has no revision {revision} (1 to {current})"
+            raise NotFoundError(reason)
+        number = current if revision is None else revision
+        cached = _cache(database).records.get((patient_id, number))
+        if cached is not None:
+            return cached
+        text = _revision_text(session, patient_id, number)
+    return _parsed(database, patient_id, number, text)
+
+
+def _record_at(session: Session, database: Database, patient_id: str, revision: int) -> _Read:
+    """Revision ``revision`` (one that exists) of the patient's record, cached."""
+    cached = _cache(database).records.get((patient_id, revision))
+    if cached is not None:
+        return cached
+    return _parsed(database, patient_id, revision, _revision_text(session, patient_id, revision))
+
+
+def _revision_text(session: Session, patient_id: str, revision: int) -> str:
+    text = repository.stored_record_text(session, patient_id, revision)
+    # A patient's row and its revisions are written together and never deleted.
+    if text is None:  # pragma: no cover
+        raise _no_patient(patient_id)
+    return text
+
+
+def _parsed(database: Database, patient_id: str, revision: int, text: str) -> _Read:
+    read = _Read(repository.parsed_record(patient_id, revision, text), revision, len(text))
+    _cached(database, read)
+    return read
+
+
+def _cached(database: Database, read: _Read) -> None:
+    key = (read.record.id, read.revision)
+    _cache(database).records.put(key, read, model_bytes(read.size))
 
 
 def require_role(actor: Actor, role: Role, doing: str) -> None:
@@ -285,6 +365,63 @@ def _no_patient(patient_id: str) -> NotFoundError:
     return NotFoundError(f"no patient with id {patient_id!r}")
 
 
+def _audit_now(
+    database: Database, actor: Actor, action: AuditAction, patient_id: str | None, detail: str
+) -> None:
+    """One audit row in a transaction of its own, committed when this returns."""
+    with database.transaction() as session:
+        _audit(session, actor, action, patient_id, detail, _now())
+
+
+@contextmanager
+def _refusals_audited(
+    database: Database, actor: Actor, patient_id: str | None, attempt: str
+) -> Iterator[None]:
+    """Audit a refused or failed ``attempt`` on a patient, once it has rolled back, in a
+    transaction of its own; the error then goes on to the caller. The row names the kind of
+    refusal and the pointers of invalid input, never a value. When the database cannot take
+    the row either (it is unreachable), the original error is what the caller gets."""
+    try:
+        yield
+    except Exception as error:
+        audit_refusal(database, actor, patient_id, attempt, error)
+        raise
+
+
+def audit_refusal(
+    database: Database, actor: Actor, patient_id: str | None, attempt: str, error: Exception
+) -> None:
+    """Audit ``error``, a refused or failed ``attempt`` on a patient, in a transaction of its
+    own (also for refusals an adapter makes before calling a service, such as a role refused).
+    When the database cannot take the row either, nothing is raised: the caller's error is
+    what the user gets."""
+    refused = isinstance(error, AlscareError) and not isinstance(error, StoredRecordError)
+    action = AuditAction.REFUSED if refused else AuditAction.FAILED
+    # The column holds 64 characters; the refusal of a longer id is audited under its start.
+    who = patient_id[:64] if patient_id is not None else None
+    with suppress(SQLAlchemyError):
+        _audit_now(database, actor, action, who, f"{attempt}: {_refusal(error)}")
+
+
+def _refusal(error: Exception) -> str:
+    """What kind of refusal ``error`` is, in words that hold no stored or submitted value."""
+    if isinstance(error, RecordError):
+        pointers = sorted({problem.pointer or "/" for problem in error.problems})
+        shown = ", ".join(pointers[:5]) + (", ..." if len(pointers) > 5 else "")
+        return f"invalid at {shown}"
+    kinds: tuple[tuple[type[Exception], str], ...] = (
+        (StaleRevisionError, "stale revision"),
+        (ReasonRequiredError, "reason required"),
+        (NotFoundError, "not found"),
+        (ConflictError, "conflict"),
+        (PermissionDeniedError, "not allowed for the role"),
+    )
+    for kind, words in kinds:
+        if isinstance(error, kind):
+            return words
+    return f"failed ({type(error).__name__})"
+
+
 # Reading -------------------------------------------------------------------------------------
 
 
@@ -298,13 +435,12 @@ def read_patient(
 ) -> StoredRecord:
     """One patient's record with its revision number: the current one, or ``revision``
     (NotFoundError when the patient has none such); any role, audited as a read."""
-    require_role(actor, Role.VIEWER, "read patients")
-    now = _now()
-    with database.transaction() as session:
-        record, number = _stored(session, database, patient_id, revision=revision)
-        detail = "record" if revision is None else f"record revision {number}"
-        _audit(session, actor, AuditAction.READ, patient_id, detail, now)
-    return StoredRecord(record, number)
+    with _refusals_audited(database, actor, patient_id, "read refused"):
+        require_role(actor, Role.VIEWER, "read patients")
+        read = _read(database, patient_id, revision=revision)
+        detail = "record" if revision is None else f"record revision {read.revision}"
+        _audit_now(database, actor, AuditAction.READ, patient_id, detail)
+    return StoredRecord(read.record, read.revision)
 
 
 def list_patients(
@@ -368,13 +504,12 @@ def patient_flowsheet(
 ) -> Flowsheet:
     """The engine's flowsheet of a stored patient up to ``as_of``; audited as a read. An
     ``as_of`` the app does not assess on is a RecordError, as for :func:`assess_patient`."""
-    require_role(actor, Role.VIEWER, "read patients")
-    _check_as_of(as_of)
-    now = _now()
-    with database.transaction() as session:
-        record, _revision = _stored(session, database, patient_id)
+    with _refusals_audited(database, actor, patient_id, "flowsheet refused"):
+        require_role(actor, Role.VIEWER, "read patients")
+        _check_as_of(as_of)
+        record = _read(database, patient_id).record
         _check_assessment_date(record, as_of)
-        _audit(session, actor, AuditAction.READ, patient_id, f"flowsheet as of {as_of}", now)
+        _audit_now(database, actor, AuditAction.READ, patient_id, f"flowsheet as of {as_of}")
     return flowsheet(record, as_of=as_of, kb=kb)
 
 
@@ -419,13 +554,11 @@ def assess_patients(
         listing = repository.patient_listing(
             session, search=search, limit=page, offset=max(0, offset)
         )
-        records = [_record_at(session, database, line.id, line.revision) for line in listing]
+        reads = [_record_at(session, database, line.id, line.revision) for line in listing]
     assessed = [
-        AssessedPatient(
-            line, _assessment_of(database, record, line.revision, as_of=as_of, kb=kb).assessment
-        )
-        for line, record in zip(listing, records, strict=True)
-        if as_of_problem(record, as_of, latest=latest) is None
+        AssessedPatient(line, _assessment_of(database, read, as_of=as_of, kb=kb).assessment)
+        for line, read in zip(listing, reads, strict=True)
+        if as_of_problem(read.record, as_of, latest=latest) is None
     ]
     kept = [one for one in assessed if shown is None or shown(one.assessment)]
     now = _now()
@@ -465,16 +598,14 @@ def _assessed(
     kb: KnowledgeBase,
     revision: int | None = None,
 ) -> _Assessed:
-    require_role(actor, Role.VIEWER, "read patients")
-    _check_as_of(as_of)
-    now = _now()
-    asked = revision
-    with database.transaction() as session:
-        record, revision = _stored(session, database, patient_id, revision=asked)
-        _check_assessment_date(record, as_of)
-        detail = f"assessment as of {as_of}" + (f" of revision {revision}" if asked else "")
-        _audit(session, actor, AuditAction.ASSESS, patient_id, detail, now)
-    return _assessment_of(database, record, revision, as_of=as_of, kb=kb)
+    with _refusals_audited(database, actor, patient_id, "assessment refused"):
+        require_role(actor, Role.VIEWER, "read patients")
+        _check_as_of(as_of)
+        read = _read(database, patient_id, revision=revision)
+        _check_assessment_date(read.record, as_of)
+        detail = f"assessment as of {as_of}" + (f" of revision {read.revision}" if revision else "")
+        _audit_now(database, actor, AuditAction.ASSESS, patient_id, detail)
+    return _assessment_of(database, read, as_of=as_of, kb=kb)
 
 
 def patient_letter(
@@ -482,19 +613,23 @@ def patient_letter(
 ) -> tuple[PatientRecord, Assessment]:
     """The current record and its assessment on ``as_of``, from one revision, for the clinic
     letter (which names the patient); audited as an assessment, "letter as of <as_of>"."""
-    require_role(actor, Role.VIEWER, "read patients")
-    _check_as_of(as_of)
-    now = _now()
-    with database.transaction() as session:
-        record, revision = _stored(session, database, patient_id)
-        _check_assessment_date(record, as_of)
-        _audit(session, actor, AuditAction.ASSESS, patient_id, f"letter as of {as_of}", now)
-    return record, _assessment_of(database, record, revision, as_of=as_of, kb=kb).assessment
+    with _refusals_audited(database, actor, patient_id, "letter refused"):
+        require_role(actor, Role.VIEWER, "read patients")
+        _check_as_of(as_of)
+        read = _read(database, patient_id)
+        _check_assessment_date(read.record, as_of)
+        _audit_now(database, actor, AuditAction.ASSESS, patient_id, f"letter as of {as_of}")
+    return read.record, _assessment_of(database, read, as_of=as_of, kb=kb).assessment
 
 
 def _check_assessment_date(record: PatientRecord, as_of: dt.date) -> None:
     """One patient is assessed from their first date to a year after today
-    (:mod:`alscare.assessment_dates`)."""
+    (:mod:`alscare.assessment_dates`). The refusal names the limit but not the stored date
+    (the birth date): an answer never quotes the record it refuses to assess."""
+    first = first_date(record)
+    if first is not None and as_of < first[1]:
+        reason = f"the assessment date {as_of} is before {first[0]}"
+        raise RecordError([Problem(AS_OF_POINTER, reason)])
     problem = as_of_problem(record, as_of, latest=clinic_latest(today()))
     if problem is not None:
         raise RecordError([problem])
@@ -507,15 +642,15 @@ def _check_as_of(as_of: dt.date) -> None:
 
 
 def _assessment_of(
-    database: Database, record: PatientRecord, revision: int, *, as_of: dt.date, kb: KnowledgeBase
+    database: Database, read: _Read, *, as_of: dt.date, kb: KnowledgeBase
 ) -> _Assessed:
     """The engine's assessment of this revision of the record, cached."""
     cache = _cache(database).assessments
-    key = (record.id, revision, as_of, id(kb))
+    key = (read.record.id, read.revision, as_of, id(kb))
     assessed = cache.get(key)
     if assessed is None or assessed.kb is not kb:
-        assessed = _Assessed(kb, assess(record, as_of=as_of, kb=kb))
-        cache.put(key, assessed)
+        assessed = _Assessed(kb, assess(read.record, as_of=as_of, kb=kb))
+        cache.put(key, assessed, model_bytes(_ASSESSMENT_JSON))
     return assessed
 
 
@@ -531,6 +666,14 @@ def export_records(
 
     One audit row per exported patient; an unknown id exports nothing.
     """
+    one = patient_ids[0] if patient_ids is not None and len(patient_ids) == 1 else None
+    with _refusals_audited(database, actor, one, "export refused"):
+        return _exported(database, actor, patient_ids, deidentify=deidentify)
+
+
+def _exported(
+    database: Database, actor: Actor, patient_ids: Sequence[str] | None, *, deidentify: bool
+) -> list[PatientRecord]:
     require_role(actor, Role.ADMIN, "export patients")
     now = _now()
     with database.transaction() as session:
@@ -584,16 +727,20 @@ def create_patient(
     """Store a new patient (revision 1); ConflictError when the id is taken. Values outside the
     clinic's ranges are refused, unlikely ones unless their pointers are ``confirmed``
     (:mod:`alscare.plausibility`). Clinicians and admins."""
-    require_role(actor, Role.CLINICIAN, "add patients")
-    _check_storable(record)
-    plausibility.check(None, record, confirmed=confirmed)
-    now = _now()
-    with database.transaction() as session:
-        if repository.patient_exists(session, record.id):
-            raise ConflictError(f"a patient with id {record.id!r} already exists")
-        with _taken(f"a patient with id {record.id!r} already exists"):
-            repository.add_patient(session, record, _revision(actor, now))
-        _audit(session, actor, AuditAction.CREATE, record.id, "record", now)
+    with _refusals_audited(database, actor, record.id, "create refused"):
+        require_role(actor, Role.CLINICIAN, "add patients")
+        _check_storable(record)
+        plausibility.check(None, record, confirmed=confirmed)
+        draft = repository.prepared(record)
+        with database.transaction() as session:
+            now = _now()
+            if repository.patient_exists(session, record.id):
+                raise ConflictError(f"a patient with id {record.id!r} already exists")
+            with _taken(f"a patient with id {record.id!r} already exists"):
+                repository.add_patient(session, draft, _revision(actor, now))
+            _audit(session, actor, AuditAction.CREATE, record.id, "record", now)
+            _give_receipt(session, StoredRecord(record, 1, draft.text))
+    _cached(database, _Read(record, 1, len(draft.text)))
     return record
 
 
@@ -650,7 +797,8 @@ def add_entry(
     and admins.
     """
     if not isinstance(entry, ENTRY_MODELS.get(series, ())):
-        raise RecordError([Problem("", f"not an entry of {series}")])
+        with _refusals_audited(database, actor, patient_id, f"{series} entry refused"):
+            raise RecordError([Problem("", f"not an entry of {series}")])
     return write_revision(
         database,
         actor,
@@ -659,6 +807,7 @@ def add_entry(
         detail=f"{series} entry added",
         reason=reason,
         expected_revision=expected_revision,
+        adds_only=True,
     ).record
 
 
@@ -683,7 +832,8 @@ def update_patient(
     """
     if "id" in changes or "schema" in changes:
         field = "id" if "id" in changes else "schema"
-        raise RecordError([Problem(f"/{field}", "cannot be changed")])
+        with _refusals_audited(database, actor, patient_id, "update refused"):
+            raise RecordError([Problem(f"/{field}", "cannot be changed")])
 
     def changed(record: PatientRecord) -> PatientRecord:
         updated = parse_record({**record.to_json_dict(), **changes})
@@ -750,13 +900,13 @@ def patient_history(database: Database, actor: Actor, patient_id: str) -> list[H
 def patient_revisions(database: Database, actor: Actor, patient_id: str) -> list[RevisionEntry]:
     """Every revision of the patient's record as stored (who, when, why, the record JSON),
     oldest first; any role, audited as a read of the history."""
-    require_role(actor, Role.VIEWER, "read patients")
-    now = _now()
-    with database.transaction() as session:
-        entries = history.revision_entries(session, patient_id)
+    with _refusals_audited(database, actor, patient_id, "history refused"):
+        require_role(actor, Role.VIEWER, "read patients")
+        with database.transaction(write=False) as session:
+            entries = history.revision_entries(session, patient_id)
         if not entries:
             raise _no_patient(patient_id)
-        _audit(session, actor, AuditAction.READ, patient_id, "record history", now)
+        _audit_now(database, actor, AuditAction.READ, patient_id, "record history")
     return entries
 
 
@@ -771,6 +921,7 @@ def write_revision(
     expected_revision: int | None = None,
     reason_required: bool = False,
     action: AuditAction = AuditAction.UPDATE,
+    adds_only: bool = False,
 ) -> StoredRecord:
     """The one way a stored record changes: ``change`` (which validates, raising RecordError)
     turns the current record into the next revision, stored with who, when and why, and
@@ -779,22 +930,63 @@ def write_revision(
     ``expected_revision``, when given, must be the current revision (StaleRevisionError
     otherwise: someone changed the record since it was read). A change that corrects or
     removes recorded data (:mod:`alscare.revisions`), or any change when ``reason_required``,
-    needs a reason (ReasonRequiredError). Nothing is stored unless all of it holds.
+    needs a reason (ReasonRequiredError). ``adds_only`` says that ``change`` only adds an
+    entry, which corrects nothing: its changes are then not computed. Nothing is stored
+    unless all of it holds, and a change that leaves the record as it was stores no revision.
     """
-    require_role(actor, Role.CLINICIAN, "change patients")
-    now = _now()
-    with database.transaction() as session:
-        record, current = _stored(session, database, patient_id, lock=True)
-        if expected_revision is not None and expected_revision != current:
-            raise StaleRevisionError(patient_id, expected_revision, current)
-        updated = change(record)
-        changes = record_changes(record.to_json_dict(), updated.to_json_dict())
-        why = checked_reason(reason, changes, required=reason_required)
-        number = repository.add_revision(
-            session, updated, _revision(actor, now, why), previous=current
+    with _refusals_audited(database, actor, patient_id, f"{action} refused"):
+        require_role(actor, Role.CLINICIAN, "change patients")
+        read = _read(database, patient_id)
+        if expected_revision is not None and expected_revision != read.revision:
+            raise StaleRevisionError(patient_id, expected_revision, read.revision)
+        draft = _Draft.of(read, change, reason, reason_required, adds_only)
+        with database.transaction() as session:
+            current = repository.patient_revision(session, patient_id, lock=True)
+            if current is None:  # pragma: no cover - patients are never deleted
+                raise _no_patient(patient_id)
+            if current != read.revision:
+                if expected_revision is not None:
+                    raise StaleRevisionError(patient_id, expected_revision, current)
+                # Another write came first: make the change on its revision, holding the lock.
+                read = _record_at(session, database, patient_id, current)
+                draft = _Draft.of(read, change, reason, reason_required, adds_only)
+            now = _now()
+            if draft.prepared.record == read.record:
+                # A write that changes nothing (PATCH {}, a PUT of the same record) is audited
+                # and answered with the current revision, and stores none.
+                _audit(session, actor, action, patient_id, f"{detail}: nothing changed", now)
+                return StoredRecord(read.record, read.revision, draft.prepared.text)
+            revision = _revision(actor, now, draft.why)
+            number = repository.add_revision(session, draft.prepared, revision, previous=current)
+            _audit(session, actor, action, patient_id, detail, now)
+            stored = StoredRecord(draft.prepared.record, number, draft.prepared.text)
+            _give_receipt(session, stored)
+    _cached(database, _Read(stored.record, number, len(draft.prepared.text)))
+    return stored
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A change made on one revision, validated and serialised, ready to store after it."""
+
+    prepared: PreparedRecord
+    why: str | None
+
+    @classmethod
+    def of(
+        cls,
+        read: _Read,
+        change: Callable[[PatientRecord], PatientRecord],
+        reason: str | None,
+        reason_required: bool,
+        adds_only: bool,
+    ) -> _Draft:
+        updated = change(read.record)
+        changes = (
+            [] if adds_only else record_changes(read.record.to_json_dict(), updated.to_json_dict())
         )
-        _audit(session, actor, action, patient_id, detail, now)
-    return StoredRecord(updated, number)
+        why = checked_reason(reason, changes, required=reason_required)
+        return cls(repository.prepared(updated), why)
 
 
 def _with_entry(
@@ -805,7 +997,10 @@ def _with_entry(
     data[series] = [*data.get(series, []), _entry_json(entry)]
     try:
         updated = parse_record(data)
-        _check_storable(updated)
+        # What is stored already was checked when it was stored: only the entry is new.
+        problems = [*_unstorable(data[series][-1], ""), *_after_today(updated, "")]
+        if problems:
+            raise RecordError(problems)
     except RecordError as error:
         raise RecordError(_relative(error.problems, f"/{series}/{index}")) from None
     plausibility.check(record, updated, confirmed=confirmed, base=f"/{series}/{index}")
@@ -829,36 +1024,152 @@ def import_records(
     *,
     replace: bool = False,
 ) -> ImportResult:
-    """Store many records in one transaction: all or nothing; admins only. Records move
-    between stores as they are: the clinic's acceptance policy for entered values
-    (:mod:`alscare.plausibility`) does not apply, so that every export imports again.
+    """Store many records; admins only. Records move between stores as they are: the clinic's
+    acceptance policy for entered values (:mod:`alscare.plausibility`) does not apply, so that
+    every export imports again.
 
-    An id that is already stored is a ConflictError unless ``replace``, which stores the
-    record as that patient's next revision. An id given twice is a RecordError.
+    Everything is checked before anything is stored: an invalid record or an id given twice is
+    a RecordError, and (without ``replace``) an id already stored a ConflictError, and then
+    nothing is stored. ``replace`` stores a record as that patient's next revision, unless the
+    current revision already is that record (it is then left as it is, in ``unchanged``).
+
+    The records are stored in batches (:data:`IMPORT_BATCH_RECORDS`), each in a short
+    transaction of its own with its audit rows, so that the app goes on answering during a
+    long import; imports take turns (:meth:`Database.import_lock`), so two imports of one
+    patient give the same result on both backends: the second waits, then replaces (or, without
+    ``replace``, is a ConflictError). An import interrupted midway (killed, the database lost)
+    leaves the batches stored before it, each whole, and nothing of the rest; running the same
+    import again with ``replace`` completes it without storing any record twice.
     """
-    require_role(actor, Role.ADMIN, "import patients")
-    _check_unique_ids(records)
-    for index, record in enumerate(records):
-        _check_storable(record, f"/{index}")
-    now = _now()
-    created: list[str] = []
-    replaced: list[str] = []
-    with database.transaction() as session:
-        for record in records:
-            current = repository.patient_revision(session, record.id, lock=True)
-            if current is not None and not replace:
-                raise ConflictError(f"a patient with id {record.id!r} already exists")
-            with _taken(f"a patient with id {record.id!r} was stored meanwhile"):
-                if current is not None:
-                    repository.add_revision(
-                        session, record, _revision(actor, now), previous=current
-                    )
-                else:
-                    repository.add_patient(session, record, _revision(actor, now))
-            action = AuditAction.CREATE if current is None else AuditAction.REPLACE
-            _audit(session, actor, action, record.id, "record imported", now)
-            (created if current is None else replaced).append(record.id)
-    return ImportResult(created=tuple(created), replaced=tuple(replaced))
+    with _refusals_audited(database, actor, None, "import refused"):
+        require_role(actor, Role.ADMIN, "import patients")
+        _check_unique_ids(records)
+        for index, record in enumerate(records):
+            _check_storable(record, f"/{index}")
+        with database.import_lock():
+            if not replace:
+                _check_new(database, records)
+            return _import_batches(database, actor, records, replace=replace)
+
+
+def _check_new(database: Database, records: Sequence[PatientRecord]) -> None:
+    """ConflictError naming the first record whose id is stored already."""
+    ids = [record.id for record in records]
+    with database.transaction(write=False) as session:
+        for start in range(0, len(ids), IMPORT_BATCH_RECORDS):
+            chunk = ids[start : start + IMPORT_BATCH_RECORDS]
+            stored = repository.current_revisions(session, chunk)
+            if stored:
+                first = min(stored, key=ids.index)
+                raise ConflictError(f"a patient with id {first!r} already exists")
+
+
+def _import_batches(
+    database: Database, actor: Actor, records: Sequence[PatientRecord], *, replace: bool
+) -> ImportResult:
+    done: dict[AuditAction | None, list[str]] = {
+        AuditAction.CREATE: [],
+        AuditAction.REPLACE: [],
+        None: [],  # left as it was
+    }
+    batches = _batches(records)
+    pending = next(batches, None)
+    while pending is not None:
+        # The next batch is serialised while no transaction is open; the last batch's
+        # transaction holds the receipt of the whole import.
+        batch, pending = pending, next(batches, None)
+        with database.transaction() as session:
+            now = _now()
+            stored = _import_batch(session, actor, batch, now, replace=replace)
+            for action, ids in stored.items():
+                if action is not None:
+                    _audit_each(session, actor, action, ids, "record imported", now)
+            if pending is None:
+                _give_receipt(session, _import_result(done, stored))
+        for action, ids in stored.items():
+            done[action].extend(ids)
+        if pending is not None:
+            database.pause_for_writers()
+    return _import_result(done)
+
+
+def _import_result(*parts: Mapping[AuditAction | None, list[str]]) -> ImportResult:
+    def ids(action: AuditAction | None) -> tuple[str, ...]:
+        return tuple(patient_id for part in parts for patient_id in part[action])
+
+    return ImportResult(
+        created=ids(AuditAction.CREATE), replaced=ids(AuditAction.REPLACE), unchanged=ids(None)
+    )
+
+
+def _audit_each(
+    session: Session,
+    actor: Actor,
+    action: AuditAction,
+    patient_ids: Iterable[str],
+    detail: str,
+    at: dt.datetime,
+) -> None:
+    record_events(
+        session,
+        patient_ids,
+        at=at,
+        username=actor.username,
+        role=actor.role,
+        channel=actor.channel,
+        action=action,
+        detail=detail,
+    )
+
+
+def _import_batch(
+    session: Session,
+    actor: Actor,
+    batch: Sequence[PreparedRecord],
+    now: dt.datetime,
+    *,
+    replace: bool,
+) -> dict[AuditAction | None, list[str]]:
+    """Store one batch of an import, a few statements for the whole batch; the ids stored by
+    the audit action each needs (None: left as it was)."""
+    current = repository.current_revisions(session, [draft.id for draft in batch], lock=True)
+    if current and not replace:
+        first = next(draft.id for draft in batch if draft.id in current)
+        raise ConflictError(f"a patient with id {first!r} was stored meanwhile")
+    texts = repository.current_texts(session, current)
+    new = [draft for draft in batch if draft.id not in current]
+    changed = [draft for draft in batch if draft.id in current and texts[draft.id] != draft.text]
+    revision = _revision(actor, now)
+    with _taken("a patient of the import was stored meanwhile"):
+        if new:
+            repository.add_patients(session, new, revision)
+        if changed:
+            repository.add_revisions(
+                session, [(draft, current[draft.id]) for draft in changed], revision
+            )
+    kept = {draft.id for draft in new} | {draft.id for draft in changed}
+    return {
+        AuditAction.CREATE: [draft.id for draft in new],
+        AuditAction.REPLACE: [draft.id for draft in changed],
+        None: [draft.id for draft in batch if draft.id not in kept],
+    }
+
+
+def _batches(records: Sequence[PatientRecord]) -> Iterator[list[PreparedRecord]]:
+    """The records in order, serialised, in batches of at most :data:`IMPORT_BATCH_RECORDS`
+    records and about :data:`IMPORT_BATCH_BYTES` of JSON (a batch holds at least one)."""
+    batch: list[PreparedRecord] = []
+    size = 0
+    for record in records:
+        draft = repository.prepared(record)
+        full = len(batch) == IMPORT_BATCH_RECORDS or size + len(draft.text) > IMPORT_BATCH_BYTES
+        if batch and full:
+            yield batch
+            batch, size = [], 0
+        batch.append(draft)
+        size += len(draft.text)
+    if batch:
+        yield batch
 
 
 def _check_unique_ids(records: Sequence[PatientRecord]) -> None:
@@ -915,8 +1226,9 @@ def _unstorable(data: Any, pointer: str) -> Iterator[Problem]:
 def add_user(database: Database, actor: Actor, username: str, password: str, role: Role) -> User:
     """Create an account (admins, and the CLI which acts as admin)."""
     require_role(actor, Role.ADMIN, "add accounts")
-    if not USERNAME_PATTERN.match(username):
-        raise AccountError("a username is 1-64 letters, digits, '.', '_', '@' or '-'")
+    name_problem = username_problem(username)
+    if name_problem is not None:
+        raise AccountError(name_problem)
     _check_password(password)
     password_hash = hash_password(password)  # slow on purpose: outside the transaction
     now = _now()
@@ -938,25 +1250,34 @@ def add_user(database: Database, actor: Actor, username: str, password: str, rol
         return User(id=row.id, username=row.username, role=role, active=True)
 
 
-def set_password(database: Database, actor: Actor, username: str, password: str) -> User:
-    """Give an account a new password and lift any lockout (admins, and the CLI)."""
+def set_password(
+    database: Database, actor: Actor, username: str, password: str, *, must_change: bool = False
+) -> User:
+    """Give an account a new password (admins, and the CLI): every session and token of the
+    account ends; with ``must_change`` the holder must choose another at the next login."""
     require_role(actor, Role.ADMIN, "change accounts")
     _check_password(password)
     password_hash = hash_password(password)
     now = _now()
     with database.transaction() as session:
-        row = session.scalar(select(UserRow).where(UserRow.username == username))
+        row = find_account(session, username)
         if row is None:
             raise NotFoundError(f"no account named {username!r}")
         row.password_hash = password_hash
-        row.failed_logins = 0
-        row.locked_until = None
-        _audit(session, actor, AuditAction.PASSWORD_SET, None, username, now)
-        return User(id=row.id, username=row.username, role=Role(row.role), active=row.active)
+        row.must_change_password = must_change
+        revoke_sessions(session, username, now)
+        detail = f"{username} (must change it at the next login)" if must_change else username
+        _audit(session, actor, AuditAction.PASSWORD_SET, None, detail, now)
+        return User(
+            id=row.id,
+            username=row.username,
+            role=Role(row.role),
+            active=row.active,
+            must_change_password=must_change,
+        )
 
 
 def _check_password(password: str) -> None:
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise AccountError(
-            f"a password needs {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
-        )
+    problem = password_problem(password)
+    if problem is not None:
+        raise AccountError(problem)

@@ -11,8 +11,14 @@ Variables::
     ALSCARE_DATABASE_URL           SQLAlchemy URL (default sqlite:///alscare.db in the working dir)
     ALSCARE_SECRET_KEY             signs API tokens and page sessions; 32 characters or more
     ALSCARE_TOKEN_MINUTES          lifetime of an API token (default 60)
-    ALSCARE_LOGIN_MAX_FAILURES     failed logins in a row that lock an account (default 5)
-    ALSCARE_LOGIN_LOCKOUT_MINUTES  how long a locked account stays locked (default 15)
+    ALSCARE_SESSION_HOURS          lifetime of a page session (default 12)
+    ALSCARE_LOGIN_MAX_FAILURES     failed logins in a row, from one client address for one
+                                   username, that pause that pair's logins (default 5)
+    ALSCARE_LOGIN_MAX_CLIENT_FAILURES  failed logins from one client address, any usernames,
+                                   that pause all its logins (default 50)
+    ALSCARE_LOGIN_LOCKOUT_MINUTES  how long such a pause lasts (default 15)
+    ALSCARE_LOGIN_CONCURRENCY      password checks run at once; more logins wait (default 1)
+    ALSCARE_LOGIN_WAIT_SECONDS     how long a login waits for its turn before 429 (default 10)
 """
 
 from __future__ import annotations
@@ -39,8 +45,12 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///alscare.db", min_length=1)
     secret_key: SecretStr | None = None
     token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    session_hours: int = Field(default=12, ge=1, le=7 * 24)
     login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_max_client_failures: int = Field(default=50, ge=1, le=10_000)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_concurrency: int = Field(default=1, ge=1, le=64)
+    login_wait_seconds: float = Field(default=10, gt=0, le=120)
 
     @field_validator("secret_key")
     @classmethod

@@ -108,7 +108,7 @@ def test_create_patient_invalid_record_is_422_with_pointers_and_stores_nothing(
     [
         (b"{not json", "malformed JSON"),
         (b"[1, 2]", "must be a JSON object"),
-        (b"\xff\xfe\x00", "malformed JSON"),
+        (b"\xff\xfe\x00", "not UTF-8 text"),
         (b"[" * 100_000 + b"]" * 100_000, "malformed JSON"),
         (b'{"id": "API-NAN", "height_cm": NaN}', ""),
     ],

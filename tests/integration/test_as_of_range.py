@@ -121,7 +121,7 @@ def _assessed_dates(server: LiveServer, patient_id: str) -> set[str]:
 @pytest.mark.parametrize(
     ("as_of", "reason"),
     [
-        ("1961-09-13", "the assessment date 1961-09-13 is before the birth date (1961-09-14)"),
+        ("1961-09-13", "the assessment date 1961-09-13 is before the birth date"),
         (
             str(clinic_latest(services.today()) + dt.timedelta(days=1)),
             f"is after the latest allowed, {clinic_latest(services.today())}",

@@ -26,7 +26,7 @@ from alscare.schemas.upgrade import upgrade
 from alscare.settings import MIN_SECRET_KEY_LENGTH, load_settings
 from alscare.storage.database import Database, head_revision
 from alscare.storage.security import Channel, Role, authenticate
-from tests.conftest_server import SECRET_KEY, Backend, server_settings
+from tests.conftest_server import SECRET_KEY, Backend
 from tests.integration.strategies import FULL_RECORD_V1
 
 _KEPT = ("ALSCARE_REQUIRE_ALL", "ALSCARE_TEST_POSTGRES")
@@ -58,8 +58,7 @@ def test_user_add_reads_the_password_from_stdin(on_backend: Backend, database: D
     result = _run("user", "add", "cli-alice", "--role", "clinician", stdin="s3cret-pass\n")
     assert result.exit_code == 0, result.output
     assert "added clinician account cli-alice" in result.stdout
-    settings = server_settings(on_backend.url)
-    user = authenticate(database, "cli-alice", "s3cret-pass", settings, channel=Channel.CLI)
+    user = authenticate(database, "cli-alice", "s3cret-pass", channel=Channel.CLI)
     assert user.role is Role.CLINICIAN
 
 
@@ -271,7 +270,9 @@ def test_serve_demo_seeds_examples_and_prints_a_working_account(
     assert [p["id"] for p in listed.json()] == sorted(r.id for r in demo_records())
     admin_token = _token(url, admin[3], admin[5])
     audit = httpx.get(f"{url}/api/v1/audit", headers={"Authorization": f"Bearer {admin_token}"})
-    assert audit.status_code == 200 and any(e["username"] == "demo-seed" for e in audit.json())
+    assert audit.status_code == 200 and any(
+        e["username"] == "alscare-demo-seed" for e in audit.json()
+    )
     assert (tmp_path / "alscare.db").is_file()
 
 

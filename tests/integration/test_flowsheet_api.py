@@ -115,7 +115,7 @@ def test_flowsheet_api_of_an_unknown_patient_is_404(clinician: httpx.Client) -> 
         ({"as_of": "2025-13-01"}, "/query/as_of", "date"),
         ({"as_of": "today"}, "/query/as_of", "date"),
         ({"as_of": "9999-12-31"}, "/query/as_of", "2199-12-31"),
-        ({"as_of": "1970-01-01"}, "/as_of", "before the birth date (1979-04-30)"),
+        ({"as_of": "1970-01-01"}, "/as_of", "is before the birth date"),
         ({"as_of": "2199-01-01"}, "/as_of", "after the latest allowed"),
     ],
 )

@@ -161,7 +161,7 @@ def test_letter_is_audited_as_an_assessment(
 @pytest.mark.parametrize(
     ("as_of", "reason"),
     [
-        ("1979-04-29", "is before the birth date (1979-04-30)"),
+        ("1979-04-29", "is before the birth date"),
         (str(clinic_latest(services.today()) + dt.timedelta(days=1)), "is after the latest"),
     ],
 )
@@ -216,7 +216,8 @@ def test_letter_page_refuses_a_date_before_birth_with_an_error_page(
     response = clinician_pages.get(f"/patients/{patient.id}/letter", params={"as_of": "1950-01-01"})
     assert response.status_code == 422
     assert "Not an assessment date" in response.text
-    assert "is before the birth date (1979-04-30)" in response.text
+    assert "is before the birth date" in response.text
+    assert "1979-04-30" not in response.text  # the stored birth date is not quoted
     assert 'aria-label="Main"' in response.text  # the navigation stays
 
 

@@ -189,6 +189,18 @@ def test_put_replaces_the_record_as_a_new_revision_with_who_and_why(
     assert (event["detail"], event["username"]) == ("record replaced", "clinician")
 
 
+def test_a_write_that_changes_nothing_stores_no_revision(
+    live_server: LiveServer, clinician: httpx.Client
+) -> None:
+    created = _create(clinician, "REV-B0", height_cm=168)
+    assert clinician.patch("/api/v1/patients/REV-B0", json={}).status_code == 200
+    assert clinician.patch("/api/v1/patients/REV-B0", json={"height_cm": 168}).status_code == 200
+    put = _put(clinician, created, reason="checked, no change")
+    assert put.status_code == 200 and put.headers["etag"] == '"1"'
+    assert clinician.get("/api/v1/patients/REV-B0").headers["etag"] == '"1"'
+    assert [number for number, *_ in _stored(live_server, "REV-B0").revisions] == [1]
+
+
 def test_put_of_a_v1_body_is_stored_as_v2(clinician: httpx.Client) -> None:
     created = _create(clinician, "REV-B2")
     body = {**FULL_RECORD_V1, "id": "REV-B2"}
@@ -411,7 +423,9 @@ def test_two_clinicians_replacing_one_revision_exactly_one_wins(
     created = _create(clinician, "REV-F1")
     for round_number in range(ROUNDS):
         current = round_number + 1
-        bodies = [{**created, "height_cm": 150 + n} for n in range(RACERS)]
+        # every racer changes the record (a body equal to it would change nothing, and win)
+        heights = [150 + 10 * round_number + n for n in range(RACERS)]
+        bodies = [{**created, "height_cm": height} for height in heights]
         responses = _race(
             live_server,
             [
@@ -433,7 +447,7 @@ def test_two_clinicians_replacing_one_revision_exactly_one_wins(
                 assert response.json()["current_revision"] == current + 1
                 assert response.headers["etag"] == f'"{current + 1}"'
         stored = clinician.get("/api/v1/patients/REV-F1")
-        assert stored.json()["height_cm"] == 150 + winner
+        assert stored.json()["height_cm"] == heights[winner]
         assert stored.headers["etag"] == f'"{current + 1}"'
     stored_revisions = _stored(live_server, "REV-F1")
     assert stored_revisions.current == ROUNDS + 1
@@ -476,7 +490,7 @@ def test_openapi_documents_put_history_and_their_preconditions(clinician: httpx.
     put = patient["put"]
     assert {"412", "428", "422"} <= set(put["responses"])
     headers = {p["name"] for p in put["parameters"] if p["in"] == "header"}
-    assert headers == {"If-Match", "X-Change-Reason"}
+    assert headers == {"If-Match", "X-Change-Reason", "Idempotency-Key"}
     assert "revision" in {p["name"] for p in patient["get"]["parameters"]}
     history = document["paths"]["/api/v1/patients/{patient_id}/history"]["get"]
     assert "JSON Patch" in history["description"] and "/weights/2/kg" in history["description"]

@@ -53,7 +53,7 @@ from alscare.storage.database import Database, database_url, head_revision
 from alscare.storage.repository import StoredRecordError, record_json
 from alscare.storage.security import Actor, Channel, Role, authenticate
 from alscare.storage.tables import AuditEventRow, Base, PatientRevisionRow, PatientRow
-from tests.conftest_server import Backend, server_settings
+from tests.conftest_server import Backend
 from tests.integration.strategies import FULL_RECORD, FULL_RECORD_V1, rating, records
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -175,7 +175,9 @@ def test_create_patient_existing_id_conflicts_and_stores_nothing(database: Datab
     with pytest.raises(ConflictError):
         create_patient(database, CLINICIAN, record.model_copy(update={"sex": None}))
     assert get_patient(database, ADMIN, "DUP-1").sex is not None
-    assert _audit_count(database, patient_id="DUP-1") == before + 1  # only the read above
+    # the refused create and the read above
+    assert _audit_count(database, patient_id="DUP-1") == before + 2
+    assert _audit_count(database, patient_id="DUP-1", action=AuditAction.REFUSED) == 1
 
 
 def test_import_with_one_conflict_stores_none_of_the_batch(database: Database) -> None:
@@ -186,7 +188,7 @@ def test_import_with_one_conflict_stores_none_of_the_batch(database: Database) -
     for patient_id in ("BATCH-1", "BATCH-3"):
         with pytest.raises(NotFoundError):
             get_patient(database, ADMIN, patient_id)
-    assert _audit_count(database, patient_id="BATCH-1") == 0
+    assert _audit_count(database, patient_id="BATCH-1", action=AuditAction.CREATE) == 0
 
 
 def test_import_same_id_twice_is_a_record_error(database: Database) -> None:
@@ -535,8 +537,10 @@ def test_stored_revision_that_no_longer_validates_is_a_server_fault(database: Da
             .where(PatientRevisionRow.patient_id == "BAD-REV-1")
             .values(record='{"schema": "alscare.patient/v2", "id": "BAD-REV-1", "sex": "robot"}')
         )
+    fresh = Database(str(database.url.render_as_string(hide_password=False)))  # no cached copy
     with pytest.raises(StoredRecordError) as raised:
-        get_patient(database, VIEWER, "BAD-REV-1")
+        get_patient(fresh, VIEWER, "BAD-REV-1")
+    fresh.dispose()
     assert not isinstance(raised.value, RecordError)
     assert "revision 1 of patient 'BAD-REV-1'" in str(raised.value)
 
@@ -558,7 +562,6 @@ def test_demo_records_are_the_examples() -> None:
 def test_seed_demo_stores_examples_once_and_renews_the_passwords(
     backend: Backend, database: Database
 ) -> None:
-    settings = server_settings(backend.url)
     today = dt.date(2026, 12, 3)
     first, _ = seed_demo(database, today=today, clinician_password="first-password", **_ADMIN_PW)
     add_entry(database, CLINICIAN, "P-0001", "weights", parse_entry("weights", _WEIGHT))
@@ -572,10 +575,10 @@ def test_seed_demo_stores_examples_once_and_renews_the_passwords(
     assert stored[1:] == dated[1:]
     assert len(stored[0].weights) == len(dated[0].weights) + 1  # not seeded again
     assert [r.revision for r in _revisions(database, stored[0].id)] == [1, 2]
-    user = authenticate(database, DEMO_USERNAME, "second-password", settings, channel=Channel.PAGES)
+    user = authenticate(database, DEMO_USERNAME, "second-password", channel=Channel.PAGES)
     assert user.role is Role.CLINICIAN
     admin_user = authenticate(
-        database, DEMO_ADMIN_USERNAME, _ADMIN_PW["admin_password"], settings, channel=Channel.API
+        database, DEMO_ADMIN_USERNAME, _ADMIN_PW["admin_password"], channel=Channel.API
     )
     assert admin_user.role is Role.ADMIN
 

@@ -6,7 +6,7 @@ read as v1 or v2 and stored and exported as v2.
 
 Exit codes, as the other commands: 0 done; 2 invalid input or settings (a bad record, a taken id,
 an unknown patient, a missing secret key), reported one line per problem on stderr, nothing
-stored; 1 the database could not be used.
+stored; 1 the database could not be used or an output cannot be written.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the web extra; imported when a command runs, so `alscare as
 __all__ = [
     "DATABASE_FAILED",
     "INVALID_INPUT",
+    "OUTPUT_FAILED",
     "AccountRole",
     "db_app",
     "db_export",
@@ -50,9 +51,12 @@ __all__ = [
 
 INVALID_INPUT: Final = 2
 DATABASE_FAILED: Final = 1
+OUTPUT_FAILED: Final = 1  # as the record commands: an output that cannot be written
 
 user_app = typer.Typer(help="Accounts of the clinic app.", no_args_is_help=True)
-db_app = typer.Typer(help="The clinic database: schema, import, export.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The clinic database: schema, import, export, backup, restore.", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 
@@ -233,8 +237,11 @@ def db_import(
         bool, typer.Option("--replace", help="replace stored patients with the same id")
     ] = False,
 ) -> None:
-    """Import patient records (v1 is stored as v2): all in one transaction, or none when any
-    is invalid. A replaced patient gets the imported record as its next revision."""
+    """Import patient records (v1 is stored as v2). Every record is checked first, and nothing
+    is stored when any is invalid; then they are stored in batches, each its own short
+    transaction, so the app keeps answering. An interrupted import leaves whole batches only:
+    rerun it with --replace, which skips the records already stored as they are. A replaced
+    patient gets the imported record as its next revision."""
     records = _read_records(files)
     with _reported_errors():
         from alscare import services
@@ -314,6 +321,7 @@ def db_export(
     ] = False,
 ) -> None:
     """Export record v2 JSON: one patient as an object, or every patient as a list."""
+    target = None if output == "-" else _writable(Path(output))
     with _reported_errors():
         from alscare import services
 
@@ -329,8 +337,25 @@ def db_export(
         else [record.to_json_dict() for record in records]
     )
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if output == "-":
+    if target is None:
         sys.stdout.write(text)
         return
-    Path(output).write_text(text, encoding="utf-8")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"{target}: cannot write ({error.strerror or error})", OUTPUT_FAILED) from None
     typer.echo(f"exported {len(records)} record(s) to {output}", err=True)
+
+
+def _writable(path: Path) -> Path:
+    """The file ``-o`` names, checked before the export reads anything: a directory or a
+    missing folder is refused in one line (they gave a traceback)."""
+    if path.is_dir():
+        raise _fail(f"{path}: is a directory; give a file name", OUTPUT_FAILED)
+    if not path.parent.is_dir():
+        raise _fail(f"{path}: the folder {path.parent} does not exist", OUTPUT_FAILED)
+    return path
+
+
+# The backup commands register on db_app, the account commands on user_app, when imported.
+from alscare.cli import accounts, backup  # noqa: E402,F401

@@ -41,7 +41,7 @@ __all__ = [
 DEMO_USERNAME: Final = "demo"
 DEMO_ADMIN_USERNAME: Final = "demo-admin"
 LATEST_ENTRY_DAYS_AGO: Final = 21
-_SEEDER: Final = Actor(username="demo-seed", role=Role.ADMIN, channel=Channel.CLI)
+_SEEDER: Final = Actor(username="alscare-demo-seed", role=Role.ADMIN, channel=Channel.CLI)
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

@@ -10,6 +10,7 @@ only. Durations are ``months_between`` (days / 30.4375).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,8 +280,12 @@ def _weight_part(state: PatientState, kb: KnowledgeBase, found: DerivedScores) -
     record = state.record
     if record.premorbid_weight_kg is None:
         found.missing.append("premorbid weight (for weight loss)")
+    elif not math.isfinite(loss := weight_loss_percent(record.premorbid_weight_kg, weight.kg)):
+        # A premorbid weight near zero passes the schema (> 0) but gives no number at all.
+        found.missing.append(
+            f"a premorbid weight that can be compared ({record.premorbid_weight_kg:g} kg cannot)"
+        )
     else:
-        loss = weight_loss_percent(record.premorbid_weight_kg, weight.kg)
         word = "loss" if loss >= 0 else "gain"
         sentence = (
             f"weight {weight.kg:g} kg on {weight.date}, a {word} of {number_text(abs(loss))} % "

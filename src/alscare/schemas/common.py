@@ -9,11 +9,22 @@ against the units that test is reported in.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alscare.errors import Problem
+from alscare.limits import MAX_LIST_ITEMS, MAX_SERIES_ENTRIES
 from alscare.schemas.vocabulary import (
     GeneticResult,
     InvestigationId,
@@ -27,21 +38,27 @@ from alscare.schemas.vocabulary import (
 __all__ = [
     "RESPIRATORY_TESTS",
     "TEST_UNITS",
+    "ISO_DATE",
+    "Date",
     "DateProblems",
     "EmgRegion",
     "ExamRegion",
     "FamilyHistory",
     "GeneticResultEntry",
     "LabValue",
+    "ListLength",
     "Model",
     "NonNegative",
     "Percent",
     "Positive",
+    "Real",
     "RespiratoryMeasurement",
     "Score",
+    "SeriesLength",
     "SymptomOnset",
     "TestEntry",
     "WeightEntry",
+    "Whole",
     "json_pointer",
     "problems_from",
 ]
@@ -60,10 +77,36 @@ TEST_UNITS: dict[str, tuple[str, ...]] = {
     LabId.NEUTROPHILS: ("10^9/L",),
 }
 
-Score = Annotated[int, Field(ge=0, le=4)]
-Percent = Annotated[float, Field(ge=0, le=100)]
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
+
+def _iso_date(value: Any) -> Any:
+    """A date is YYYY-MM-DD text (or a date): never a number, which pydantic would otherwise
+    read as seconds since 1970 (``{"date": 0}`` was stored as 1970-01-01), nor a timestamp."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Refuses a date not written YYYY-MM-DD; after any bounds in an ``Annotated`` (``Query(le=)``),
+#: so that pydantic words them as dates.
+ISO_DATE: Final = BeforeValidator(_iso_date)
+#: A calendar date, written YYYY-MM-DD.
+Date = Annotated[dt.date, ISO_DATE]
+#: A measured number, a JSON number (an integer is read as one): never true or false (``false``
+#: was read as 0.0), nor text. Strict in pydantic's core, so it costs no Python call.
+Real = Annotated[float, Strict()]
+#: A count or a score, a JSON integer: never true or false, nor text.
+Whole = Annotated[int, Strict()]
+#: Entries of one series of a record, and the short lists of a record (see alscare.limits).
+SeriesLength = Field(max_length=MAX_SERIES_ENTRIES)
+ListLength = Field(max_length=MAX_LIST_ITEMS)
+
+Score = Annotated[Whole, Field(ge=0, le=4)]
+Percent = Annotated[Real, Field(ge=0, le=100)]
+Positive = Annotated[Real, Field(gt=0)]
+NonNegative = Annotated[Real, Field(ge=0)]
 
 
 class Model(BaseModel):
@@ -74,7 +117,7 @@ class Model(BaseModel):
 
 
 class SymptomOnset(Model):
-    date: dt.date | None = None
+    date: Date | None = None
     site: OnsetSite | None = None
 
 
@@ -97,7 +140,7 @@ class EmgRegion(Model):
     chronic_neurogenic: bool | None = None
     active_denervation: bool | None = None
     fasciculation_potentials: bool | None = None
-    muscles: Annotated[int, Field(ge=0, le=100)] | None = None
+    muscles: Annotated[Whole, Field(ge=0, le=100)] | None = None
 
 
 class TestEntry(Model):
@@ -108,12 +151,12 @@ class TestEntry(Model):
     """
 
     id: InvestigationId
-    date: dt.date | None = None
+    date: Date | None = None
     result: TestResult | None = None
-    value: float | None = None
+    value: Real | None = None
     unit: str | None = None
-    lower_limit: float | None = None
-    upper_limit: float | None = None
+    lower_limit: Real | None = None
+    upper_limit: Real | None = None
     finding: Annotated[str, Field(max_length=500)] | None = None
 
     @model_validator(mode="after")
@@ -127,7 +170,7 @@ class GeneticResultEntry(Model):
     gene: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
     result: GeneticResult
     variant: Annotated[str, Field(max_length=200)] | None = None
-    date: dt.date | None = None
+    date: Date | None = None
 
 
 class FamilyHistory(Model):
@@ -158,20 +201,20 @@ class RespiratoryMeasurement(Model):
     report gives it, the cumulative minutes with SpO2 at or below 88 %.
     """
 
-    date: dt.date
-    fvc_percent_predicted: Annotated[float, Field(ge=0, le=200)] | None = None
-    fvc_litres: Annotated[float, Field(ge=0, le=10)] | None = None
+    date: Date
+    fvc_percent_predicted: Annotated[Real, Field(ge=0, le=200)] | None = None
+    fvc_litres: Annotated[Real, Field(ge=0, le=10)] | None = None
     position: Position | None = None
-    supine_fvc_percent_predicted: Annotated[float, Field(ge=0, le=200)] | None = None
-    snip_cmh2o: Annotated[float, Field(ge=0, le=250)] | None = None
-    mip_cmh2o: Annotated[float, Field(ge=0, le=250)] | None = None
-    paco2_kpa: Annotated[float, Field(gt=0, le=20)] | None = None
-    paco2_mmhg: Annotated[float, Field(gt=0, le=150)] | None = None
+    supine_fvc_percent_predicted: Annotated[Real, Field(ge=0, le=200)] | None = None
+    snip_cmh2o: Annotated[Real, Field(ge=0, le=250)] | None = None
+    mip_cmh2o: Annotated[Real, Field(ge=0, le=250)] | None = None
+    paco2_kpa: Annotated[Real, Field(gt=0, le=20)] | None = None
+    paco2_mmhg: Annotated[Real, Field(gt=0, le=150)] | None = None
     spo2_percent: Percent | None = None
     nocturnal_spo2_below_90_percent_time: Percent | None = None
-    nocturnal_spo2_88_or_below_minutes: Annotated[float, Field(ge=0, le=1440)] | None = None
-    peak_cough_flow_l_min: Annotated[float, Field(ge=0, le=1000)] | None = None
-    symptoms: tuple[RespiratorySymptom, ...] = ()
+    nocturnal_spo2_88_or_below_minutes: Annotated[Real, Field(ge=0, le=1440)] | None = None
+    peak_cough_flow_l_min: Annotated[Real, Field(ge=0, le=1000)] | None = None
+    symptoms: Annotated[tuple[RespiratorySymptom, ...], ListLength] = ()
 
     @property
     def tested(self) -> bool:
@@ -194,8 +237,8 @@ class RespiratoryMeasurement(Model):
 
 
 class WeightEntry(Model):
-    date: dt.date
-    kg: Annotated[float, Field(gt=0, le=400)]
+    date: Date
+    kg: Annotated[Real, Field(gt=0, le=400)]
 
 
 class LabValue(Model):
@@ -204,8 +247,8 @@ class LabValue(Model):
     neutrophils with the lower limit)."""
 
     id: LabId
-    date: dt.date | None = None
-    value: float
+    date: Date | None = None
+    value: Real
     unit: str
     lower_limit: NonNegative | None = None
     upper_limit: Positive | None = None
@@ -278,10 +321,22 @@ def problems_from(error: ValidationError, schema: str) -> list[Problem]:
         reason = str(detail["msg"]).removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             reason = f"unknown field (not in {schema})"
+        elif detail["type"] == "too_long":
+            limit, given = context.get("max_length"), context.get("actual_length")
+            reason = f"{given:,} entries, more than the limit of {limit:,}"
         elif detail["type"] == "enum":
-            reason = f"unknown id {detail['input']!r}"
+            reason = f"unknown id {_shown(detail['input'])}"
         problems.append(Problem(pointer, reason))
     return problems
+
+
+def _shown(value: Any) -> str:
+    """A refused input as a reason quotes it: short, so a huge input makes no huge answer."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+_SHOWN: Final = 60
 
 
 def _is_validator_tag(part: int | str) -> bool:

@@ -20,19 +20,25 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from alscare.errors import Problem
+from alscare.limits import MAX_RECORD_ENTRIES
 from alscare.schemas.common import (
+    Date,
     DateProblems,
     EmgRegion,
     ExamRegion,
     FamilyHistory,
     GeneticResultEntry,
     LabValue,
+    ListLength,
     Model,
+    Real,
     RespiratoryMeasurement,
     Score,
+    SeriesLength,
     SymptomOnset,
     TestEntry,
     WeightEntry,
+    Whole,
 )
 from alscare.schemas.vocabulary import (
     AlsfrsItem,
@@ -82,7 +88,7 @@ class Identity(Model):
     export."""
 
     name: Text | None = None
-    identifiers: tuple[Identifier, ...] = ()
+    identifiers: Annotated[tuple[Identifier, ...], ListLength] = ()
 
     @field_validator("identifiers", mode="before")
     @classmethod
@@ -98,7 +104,7 @@ class Finding(Model):
     present: bool
     region: Region | None = None
     side: Side | None = None
-    date: dt.date
+    date: Date
     date_inferred: bool = False
 
 
@@ -106,7 +112,7 @@ class Examination(Model):
     """One examination: the signs of each region examined. A region left out or ``null`` was
     not examined; ``{}`` was examined and showed nothing."""
 
-    date: dt.date
+    date: Date
     regions: dict[Region, ExamRegion | None]
     date_inferred: bool = False
 
@@ -128,7 +134,7 @@ class EmgStudy(Model):
     recorded; ``rns_decrement`` and ``post_exercise_increment`` are ``null`` when repetitive
     nerve stimulation was not done."""
 
-    date: dt.date
+    date: Date
     regions: dict[Region, EmgRegion | None] = Field(default_factory=dict)
     motor_conduction_block: bool | None = None
     sensory_conduction_abnormal: bool | None = None
@@ -148,7 +154,7 @@ class AlsfrsRating(Model):
     ``gastrostomy: true`` means item 5 was rated in its 5b form (handling closures and
     fasteners, for a patient with a gastrostomy), which decides King's 4A."""
 
-    date: dt.date
+    date: Date
     items: dict[AlsfrsItem, Score | None]
     gastrostomy: bool
     gastrostomy_assumed: bool = False
@@ -179,8 +185,8 @@ class Medication(Model):
     stopped."""
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    since: dt.date | None = None
-    until: dt.date | None = None
+    since: Date | None = None
+    until: Date | None = None
     stop_reason: StopReason | None = None
 
     @model_validator(mode="after")
@@ -195,8 +201,8 @@ class InterventionRecord(Model):
 
     kind: InterventionKind
     event: InterventionEvent
-    date: dt.date
-    hours_per_day: Annotated[float, Field(ge=0, le=24)] | None = None
+    date: Date
+    hours_per_day: Annotated[Real, Field(ge=0, le=24)] | None = None
     date_inferred: bool = False
 
     @model_validator(mode="after")
@@ -209,8 +215,8 @@ class InterventionRecord(Model):
 class CognitionEntry(Model):
     """A cognitive and behavioural screen on a date."""
 
-    date: dt.date
-    ecas_total: Annotated[int, Field(ge=0, le=136)] | None = None
+    date: Date
+    ecas_total: Annotated[Whole, Field(ge=0, le=136)] | None = None
     ftd: bool | None = None
     behaviour_change: bool | None = None
     date_inferred: bool = False
@@ -221,12 +227,12 @@ class CareEvent(Model):
     referral."""
 
     kind: CareKind
-    date: dt.date
+    date: Date
     date_inferred: bool = False
 
 
 class Death(Model):
-    date: dt.date
+    date: Date
 
 
 class PatientRecord(Model):
@@ -240,30 +246,30 @@ class PatientRecord(Model):
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
     identity: Identity | None = None
     sex: Sex | None = None
-    birth_date: dt.date | None = None
-    age_years: Annotated[float, Field(ge=0, le=120)] | None = None
-    age_on: dt.date | None = None
-    height_cm: Annotated[float, Field(ge=50, le=250)] | None = None
+    birth_date: Date | None = None
+    age_years: Annotated[Real, Field(ge=0, le=120)] | None = None
+    age_on: Date | None = None
+    height_cm: Annotated[Real, Field(ge=50, le=250)] | None = None
     jurisdiction: Jurisdiction | None = None
     symptom_onset: SymptomOnset | None = None
-    diagnosis_date: dt.date | None = None
+    diagnosis_date: Date | None = None
     progressive: bool | None = None
-    findings: tuple[Finding, ...] = ()
-    examinations: tuple[Examination, ...] = ()
-    emg_studies: tuple[EmgStudy, ...] = ()
-    tests: tuple[TestEntry, ...] = ()
-    genetics: tuple[GeneticResultEntry, ...] = ()
+    findings: Annotated[tuple[Finding, ...], SeriesLength] = ()
+    examinations: Annotated[tuple[Examination, ...], SeriesLength] = ()
+    emg_studies: Annotated[tuple[EmgStudy, ...], SeriesLength] = ()
+    tests: Annotated[tuple[TestEntry, ...], SeriesLength] = ()
+    genetics: Annotated[tuple[GeneticResultEntry, ...], SeriesLength] = ()
     family_history: FamilyHistory | None = None
-    risk_factors: tuple[RiskFactorId, ...] = ()
-    alsfrs_r: tuple[AlsfrsRating, ...] = ()
-    respiratory: tuple[RespiratoryMeasurement, ...] = ()
-    weights: tuple[WeightEntry, ...] = ()
-    premorbid_weight_kg: Annotated[float, Field(gt=0, le=400)] | None = None
-    cognition: tuple[CognitionEntry, ...] = ()
-    medications: tuple[Medication, ...] = ()
-    interventions: tuple[InterventionRecord, ...] | None = None
-    labs: tuple[LabValue, ...] = ()
-    care: tuple[CareEvent, ...] = ()
+    risk_factors: Annotated[tuple[RiskFactorId, ...], ListLength] = ()
+    alsfrs_r: Annotated[tuple[AlsfrsRating, ...], SeriesLength] = ()
+    respiratory: Annotated[tuple[RespiratoryMeasurement, ...], SeriesLength] = ()
+    weights: Annotated[tuple[WeightEntry, ...], SeriesLength] = ()
+    premorbid_weight_kg: Annotated[Real, Field(gt=0, le=400)] | None = None
+    cognition: Annotated[tuple[CognitionEntry, ...], SeriesLength] = ()
+    medications: Annotated[tuple[Medication, ...], SeriesLength] = ()
+    interventions: Annotated[tuple[InterventionRecord, ...], SeriesLength] | None = None
+    labs: Annotated[tuple[LabValue, ...], SeriesLength] = ()
+    care: Annotated[tuple[CareEvent, ...], SeriesLength] = ()
     death: Death | None = None
 
     model_config = ConfigDict(
@@ -281,7 +287,7 @@ class PatientRecord(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> PatientRecord:
-        problems = [*_age_problems(self), *_impossible_dates(self)]
+        problems = [*_size_problems(self), *_age_problems(self), *_impossible_dates(self)]
         if problems:
             raise DateProblems(problems)
         return self
@@ -330,6 +336,14 @@ _SERIES = (*(name for name in SERIES if name != "interventions"), "risk_factors"
 _DATED_SERIES = tuple(name for name in SERIES if name != "medications")
 # An age and a birth date that disagree by more than this are a typing error, not rounding.
 _AGE_TOLERANCE_YEARS: Final = 1.0
+
+
+def _size_problems(record: PatientRecord) -> list[Problem]:
+    entries = sum(len(getattr(record, name) or ()) for name in SERIES)
+    if entries <= MAX_RECORD_ENTRIES:
+        return []
+    reason = f"the record holds {entries:,} entries, more than the limit of {MAX_RECORD_ENTRIES:,}"
+    return [Problem("", reason)]
 
 
 def _age_problems(record: PatientRecord) -> list[Problem]:

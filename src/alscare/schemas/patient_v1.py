@@ -15,18 +15,23 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from alscare.errors import Problem
 from alscare.schemas.common import (
+    Date,
     DateProblems,
     EmgRegion,
     ExamRegion,
     FamilyHistory,
     GeneticResultEntry,
     LabValue,
+    ListLength,
     Model,
+    Real,
     RespiratoryMeasurement,
     Score,
+    SeriesLength,
     SymptomOnset,
     TestEntry,
     WeightEntry,
+    Whole,
 )
 from alscare.schemas.vocabulary import (
     AlsfrsItem,
@@ -61,11 +66,11 @@ class FindingV1(Model):
     present: bool
     region: Region | None = None
     side: Side | None = None
-    date: dt.date | None = None
+    date: Date | None = None
 
 
 class EmgV1(Model):
-    date: dt.date | None = None
+    date: Date | None = None
     regions: dict[Region, EmgRegion | None] = Field(default_factory=dict)
 
     @field_validator("regions", mode="before")
@@ -84,7 +89,7 @@ class AlsfrsRatingV1(Model):
     """One ALSFRS-R rating: all twelve items, 0-4 each. ``gastrostomy: true`` means item 5 was
     rated in its 5b form (handling closures and fasteners, for a patient with a gastrostomy)."""
 
-    date: dt.date
+    date: Date
     items: dict[AlsfrsItem, Score]
     gastrostomy: bool | None = None
 
@@ -98,23 +103,23 @@ class AlsfrsRatingV1(Model):
 
 class CognitionV1(Model):
     ftd: bool | None = None
-    ecas_total: Annotated[int, Field(ge=0, le=136)] | None = None
+    ecas_total: Annotated[Whole, Field(ge=0, le=136)] | None = None
     behaviour_change: bool | None = None
-    date: dt.date | None = None
+    date: Date | None = None
 
 
 class MedicationV1(Model):
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    since: dt.date | None = None
-    until: dt.date | None = None
+    since: Date | None = None
+    until: Date | None = None
 
 
 class InterventionV1(Model):
     """An intervention in place (``since`` may be unknown) or, with ``declined``, offered and
     refused."""
 
-    since: dt.date | None = None
-    hours_per_day: Annotated[float, Field(ge=0, le=24)] | None = None
+    since: Date | None = None
+    hours_per_day: Annotated[Real, Field(ge=0, le=24)] | None = None
     declined: bool | None = None
 
 
@@ -136,28 +141,28 @@ class PatientRecordV1(Model):
     schema_: Literal["alscare.patient/v1"] = Field(default=PATIENT_SCHEMA_V1, alias="schema")
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
     sex: Sex | None = None
-    birth_date: dt.date | None = None
-    age_years: Annotated[float, Field(ge=0, le=120)] | None = None
-    height_cm: Annotated[float, Field(ge=50, le=250)] | None = None
+    birth_date: Date | None = None
+    age_years: Annotated[Real, Field(ge=0, le=120)] | None = None
+    height_cm: Annotated[Real, Field(ge=50, le=250)] | None = None
     jurisdiction: Jurisdiction | None = None
     symptom_onset: SymptomOnset | None = None
-    diagnosis_date: dt.date | None = None
+    diagnosis_date: Date | None = None
     progressive: bool | None = None
-    findings: tuple[FindingV1, ...] = ()
+    findings: Annotated[tuple[FindingV1, ...], SeriesLength] = ()
     exam: dict[Region, ExamRegion | None] = Field(default_factory=dict)
     emg: EmgV1 | None = None
-    tests: tuple[TestEntry, ...] = ()
-    genetics: tuple[GeneticResultEntry, ...] = ()
+    tests: Annotated[tuple[TestEntry, ...], SeriesLength] = ()
+    genetics: Annotated[tuple[GeneticResultEntry, ...], SeriesLength] = ()
     family_history: FamilyHistory | None = None
-    risk_factors: tuple[RiskFactorId, ...] = ()
-    alsfrs_r: tuple[AlsfrsRatingV1, ...] = ()
-    respiratory: tuple[RespiratoryMeasurement, ...] = ()
-    weights: tuple[WeightEntry, ...] = ()
-    premorbid_weight_kg: Annotated[float, Field(gt=0, le=400)] | None = None
+    risk_factors: Annotated[tuple[RiskFactorId, ...], ListLength] = ()
+    alsfrs_r: Annotated[tuple[AlsfrsRatingV1, ...], SeriesLength] = ()
+    respiratory: Annotated[tuple[RespiratoryMeasurement, ...], SeriesLength] = ()
+    weights: Annotated[tuple[WeightEntry, ...], SeriesLength] = ()
+    premorbid_weight_kg: Annotated[Real, Field(gt=0, le=400)] | None = None
     cognition: CognitionV1 | None = None
-    medications: tuple[MedicationV1, ...] = ()
+    medications: Annotated[tuple[MedicationV1, ...], SeriesLength] = ()
     interventions: InterventionsV1 | None = None
-    labs: tuple[LabValue, ...] = ()
+    labs: Annotated[tuple[LabValue, ...], SeriesLength] = ()
     care: CareV1 | None = None
 
     model_config = ConfigDict(

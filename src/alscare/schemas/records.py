@@ -9,12 +9,14 @@ wrote them. A field of the other version gets a hint naming the schema it belong
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any, Final
 
 from pydantic import ValidationError
 
 from alscare.errors import Problem, RecordError
-from alscare.schemas.common import problems_from
+from alscare.schemas.common import json_pointer, problems_from
 from alscare.schemas.patient import PATIENT_SCHEMA, PatientRecord
 from alscare.schemas.patient_v1 import PATIENT_SCHEMA_V1, PatientRecordV1
 from alscare.schemas.upgrade import upgrade
@@ -89,9 +91,19 @@ def parse_record_json(text: str | bytes) -> PatientRecord:
 
 
 def load_json(text: str | bytes) -> Any:
-    """JSON text as data, or a :class:`RecordError` that says in words why it is not JSON."""
+    """JSON text as data: the one reader of the API's bodies and the command
+    line's files, so both accept and refuse the same documents.
+
+    A :class:`RecordError` says in words why the text is not usable JSON: malformed, not UTF-8,
+    an integer of more digits than Python reads (4,300), nested too deeply, or a string holding
+    a NUL character or an unpaired surrogate (which no database column or UTF-8 output can hold;
+    pointed at). ``NaN``, ``Infinity`` and a number too large for a float are read, so that the
+    record's models refuse them naming the field.
+    """
     try:
-        return json.loads(text)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         reason = f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
     except UnicodeDecodeError as error:
@@ -100,4 +112,37 @@ def load_json(text: str | bytes) -> Any:
         reason = "malformed JSON: a number with too many digits"
     except RecursionError:
         reason = "malformed JSON: nested too deeply"
+    else:
+        # Only an escape writes NUL or a surrogate in valid JSON: walk the data when one may.
+        problems = list(_untextual(data, "")) if _ESCAPES.search(text) else []
+        if not problems:
+            return data
+        raise RecordError(problems)
     raise RecordError([Problem("", reason)])
+
+
+_ESCAPES: Final = re.compile(r"\\u(?:0000|d[89a-f])", re.IGNORECASE)
+_UNTEXTUAL: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def _untextual(data: Any, pointer: str) -> Iterator[Problem]:
+    """A problem for each string (key or value) holding a NUL or an unpaired surrogate."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            inner = f"{pointer}/{_visible(json_pointer((key,))[1:])}"
+            if _UNTEXTUAL.search(key):
+                yield Problem(inner, _UNTEXTUAL_REASON + " in its name")
+            yield from _untextual(value, inner)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _untextual(value, f"{pointer}/{index}")
+    elif isinstance(data, str) and _UNTEXTUAL.search(data):
+        yield Problem(pointer, _UNTEXTUAL_REASON)
+
+
+def _visible(text: str) -> str:
+    """The text with each NUL or surrogate written as its JSON escape, for a pointer."""
+    return _UNTEXTUAL.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+_UNTEXTUAL_REASON: Final = "text may not hold a NUL character or an unpaired surrogate"

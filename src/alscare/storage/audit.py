@@ -1,8 +1,13 @@
 """The audit trail: one row per read or write of a patient (who, when, through what, what).
 
-Rows are written in the same transaction as the work they record, so a rejected request leaves
-no audit row and an accepted one always has its row. ``detail`` says what was done in words
-("record", "alsfrs_r entry added", "assessment as of 2025-02-01"), never clinical values.
+Rows are written in the same transaction as the work they record, so an accepted request always
+has its row and a write that rolls back leaves none of its own. A refused or failed attempt on a
+patient (an invalid change, a stale revision, an assessment date refused, an unknown patient)
+gets a ``refused`` or ``failed`` row in a transaction of its own, written after the attempt has
+rolled back: a refusal can say something about the stored record (that a date falls before
+the birth date), so it is a look at the patient and is audited like one. ``detail`` says what
+was done in words ("record", "alsfrs_r entry added", "assessment as of 2025-02-01", "update
+refused: invalid at /diagnosis_date"), never clinical values.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Final, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from alscare.storage.tables import AuditEventRow
@@ -32,9 +38,18 @@ class AuditAction(StrEnum):
     EXPORT = "export"  # a patient's record left the system as a file
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
-    ACCOUNT_LOCKED = "account_locked"
+    ACCOUNT_LOCKED = "account_locked"  # release 1's lockout; kept so that old rows read
     USER_ADDED = "user_added"
-    PASSWORD_SET = "password_set"
+    PASSWORD_SET = "password_set"  # an admin set (reset) an account's password
+    LOGOUT = "logout"
+    LOGIN_THROTTLED = "login_throttled"  # failed logins from one client paused its logins
+    PASSWORD_CHANGED = "password_changed"  # the account holder chose a new password
+    PASSWORD_CHANGE_REQUIRED = "password_change_required"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_ENABLED = "account_enabled"
+    ROLE_CHANGED = "role_changed"
+    REFUSED = "refused"  # an attempt on a patient refused (invalid, stale, not allowed, unknown)
+    FAILED = "failed"  # an attempt on a patient that failed in the server (database unreachable)
 
 
 class AuditEvent(BaseModel):
@@ -50,6 +65,11 @@ class AuditEvent(BaseModel):
     action: AuditAction
     patient_id: str | None
     detail: str
+
+
+# A Core insert of a constant shape: compiled once, one statement for many rows (the ORM's
+# bulk insert costs more per call than the row itself).
+_NEW_ROW: Final = insert(cast(Table, AuditEventRow.__table__))
 
 
 def record_event(
@@ -101,7 +121,7 @@ def record_events(
         for patient_id in patient_ids
     ]
     if rows:
-        session.execute(insert(AuditEventRow), rows)
+        session.execute(_NEW_ROW, rows)
 
 
 def audit_events(

@@ -11,13 +11,20 @@ one process also queue on a lock of their own before they begin, so that they ta
 once instead of in SQLite's sleeping retries (which make the slowest requests very slow). WAL
 journaling lets readers (``transaction(write=False)``) go on while one writer works. On
 PostgreSQL writers lock the patient row they change.
+
+Long work (an import) runs as many short transactions: :meth:`Database.import_lock` makes
+imports take turns, across processes, and :meth:`Database.pause_for_writers` between two of
+their transactions lets the app's writers in.
 """
 
 from __future__ import annotations
 
+import fcntl
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from threading import RLock
+from pathlib import Path
+from threading import Lock, RLock
 from typing import Any, Final
 
 from alembic import command
@@ -37,6 +44,11 @@ MIGRATIONS: Final = "alscare.storage:migrations"
 # Any constant: PostgreSQL serialises concurrent upgrades of one database on this lock.
 _UPGRADE_LOCK: Final = 0x616C7363
 _SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+# Any constant: PostgreSQL lets one import at a time hold this lock.
+_IMPORT_LOCK: Final = 0x616C7364
+# SQLite's busy handler sleeps up to 100 ms between tries: a pause longer than that between
+# two transactions of long work lets a waiting writer of another process take its turn.
+_SQLITE_WRITER_PAUSE_SECONDS: Final = 0.12
 
 
 def database_url(url: str) -> URL:
@@ -62,6 +74,7 @@ class Database:
         self.url = database_url(url)
         self.engine = _engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._imports = Lock()
         if self.backend == "sqlite":
             self._read_engine = _engine(self.url, immediate=False)
             self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
@@ -91,6 +104,42 @@ class Database:
             return
         with self._writer, self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def import_lock(self) -> Iterator[None]:
+        """Held by one import at a time, in any process: a second import waits for the first
+        to end, so two imports of one patient give the same result on both backends.
+
+        PostgreSQL: a session advisory lock on a connection of its own. SQLite: an exclusive
+        ``flock`` on the file ``<database>.import-lock`` beside the database. Either ends with
+        the process that holds it, so an import killed midway never leaves it held.
+        """
+        if self.backend == "postgresql":
+            with self.engine.connect() as connection:
+                locking = connection.execution_options(isolation_level="AUTOCOMMIT")
+                locking.exec_driver_sql(f"SELECT pg_advisory_lock({_IMPORT_LOCK})")
+                try:
+                    yield
+                finally:
+                    locking.exec_driver_sql(f"SELECT pg_advisory_unlock({_IMPORT_LOCK})")
+            return
+        path = self.url.database
+        if not path or path == ":memory:":  # a private database: this process is alone on it
+            with self._imports:
+                yield
+            return
+        with Path(f"{path}.import-lock").open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def pause_for_writers(self) -> None:
+        """Between two transactions of long work: on SQLite, give writers that wait for the
+        database (this process's and others') their turn; on PostgreSQL nothing waits."""
+        if self.backend == "sqlite":
+            time.sleep(_SQLITE_WRITER_PAUSE_SECONDS)
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to the newest migration (or to ``revision``), in one transaction:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from alscare.errors import AlscareError, RecordError
@@ -26,17 +27,25 @@ from alscare.storage.tables import PatientRevisionRow, PatientRow
 
 __all__ = [
     "PatientListing",
+    "PreparedRecord",
     "Revision",
     "StoredRecordError",
     "add_patient",
+    "add_patients",
     "add_revision",
+    "add_revisions",
+    "current_revisions",
+    "current_texts",
     "listing_columns",
+    "parsed_record",
     "patient_exists",
     "patient_listing",
     "patient_revision",
+    "prepared",
     "record_json",
     "stored_ids",
     "stored_record",
+    "stored_record_text",
     "stored_records",
 ]
 
@@ -85,50 +94,123 @@ def listing_columns(record: PatientRecord) -> dict[str, Any]:
     }
 
 
-def add_patient(session: Session, record: PatientRecord, revision: Revision) -> None:
-    """Store a new patient with its record as revision 1 (IntegrityError if the id is taken)."""
-    session.execute(
-        insert(PatientRow).values(
-            id=record.id,
-            revision=1,
-            created_at=revision.at,
-            updated_at=revision.at,
-            **listing_columns(record),
-        )
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record with what storing it writes, computed before the transaction so that the
+    transaction only inserts (serialising a large record takes longer than storing it)."""
+
+    record: PatientRecord
+    text: str  # :func:`record_json`
+    columns: dict[str, Any]  # :func:`listing_columns`
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+
+def prepared(record: PatientRecord) -> PreparedRecord:
+    return PreparedRecord(record, record_json(record), listing_columns(record))
+
+
+# Core statements of a constant shape, executed with parameters: built and compiled once, and
+# run as one statement for a whole batch of an import.
+_PATIENTS: Final = cast(Table, PatientRow.__table__)
+_REVISIONS: Final = cast(Table, PatientRevisionRow.__table__)
+# The columns of listing_columns(): all but the key, the revision and the two times.
+_LISTING_COLUMNS: Final = tuple(
+    column.name
+    for column in _PATIENTS.columns
+    if column.name not in ("id", "revision", "created_at", "updated_at")
+)
+_NEW_PATIENT: Final = insert(_PATIENTS)
+_NEW_REVISION: Final = insert(_REVISIONS)
+_CURRENT: Final = (
+    update(_PATIENTS)
+    .where(_PATIENTS.c.id == bindparam("p_id"))
+    .values(
+        revision=bindparam("p_revision"),
+        updated_at=bindparam("p_updated_at"),
+        **{name: bindparam(f"p_{name}") for name in _LISTING_COLUMNS},
     )
-    _insert_revision(session, record, 1, revision)
+)
+
+
+_REVISION: Final = select(_PATIENTS.c.revision).where(_PATIENTS.c.id == bindparam("p_id"))
+_LOCKED_REVISION: Final = _REVISION.with_for_update()
+
+
+def add_patient(session: Session, record: PreparedRecord, revision: Revision) -> None:
+    """Store a new patient with its record as revision 1 (IntegrityError if the id is taken)."""
+    add_patients(session, [record], revision)
+
+
+def add_patients(session: Session, records: Sequence[PreparedRecord], revision: Revision) -> None:
+    """Store new patients, each with its record as revision 1, in two statements
+    (IntegrityError if an id is taken)."""
+    session.execute(
+        _NEW_PATIENT,
+        [
+            {
+                "id": record.id,
+                "revision": 1,
+                "created_at": revision.at,
+                "updated_at": revision.at,
+                **record.columns,
+            }
+            for record in records
+        ],
+    )
+    _insert_revisions(session, [(record, 1) for record in records], revision)
 
 
 def add_revision(
-    session: Session, record: PatientRecord, revision: Revision, *, previous: int
+    session: Session, record: PreparedRecord, revision: Revision, *, previous: int
 ) -> int:
     """Store a new version of a patient's record after revision ``previous``; its number.
 
     Call it for a patient locked by :func:`patient_revision`. The revision's key, (patient,
     number), is unique, so two writers that both read ``previous`` cannot both store.
     """
-    number = previous + 1
-    _insert_revision(session, record, number, revision)
+    add_revisions(session, [(record, previous)], revision)
+    return previous + 1
+
+
+def add_revisions(
+    session: Session, records: Sequence[tuple[PreparedRecord, int]], revision: Revision
+) -> None:
+    """:func:`add_revision` of each (record, previous revision), in two statements."""
+    numbered = [(record, previous + 1) for record, previous in records]
+    _insert_revisions(session, numbered, revision)
     session.execute(
-        update(PatientRow)
-        .where(PatientRow.id == record.id)
-        .values(revision=number, updated_at=revision.at, **listing_columns(record))
+        _CURRENT,
+        [
+            {
+                "p_id": record.id,
+                "p_revision": number,
+                "p_updated_at": revision.at,
+                **{f"p_{name}": value for name, value in record.columns.items()},
+            }
+            for record, number in numbered
+        ],
     )
-    return number
 
 
-def _insert_revision(
-    session: Session, record: PatientRecord, number: int, revision: Revision
+def _insert_revisions(
+    session: Session, records: Sequence[tuple[PreparedRecord, int]], revision: Revision
 ) -> None:
     session.execute(
-        insert(PatientRevisionRow).values(
-            patient_id=record.id,
-            revision=number,
-            record=record_json(record),
-            created_at=revision.at,
-            username=revision.username,
-            reason=revision.reason,
-        )
+        _NEW_REVISION,
+        [
+            {
+                "patient_id": record.id,
+                "revision": number,
+                "record": record.text,
+                "created_at": revision.at,
+                "username": revision.username,
+                "reason": revision.reason,
+            }
+            for record, number in records
+        ],
     )
 
 
@@ -140,18 +222,47 @@ def patient_revision(session: Session, patient_id: str, *, lock: bool = False) -
     takes the database write lock at BEGIN IMMEDIATE), so each reads the revision the one
     before it wrote.
     """
-    query = select(PatientRow.revision).where(PatientRow.id == patient_id)
-    return session.scalar(query.with_for_update() if lock else query)
+    return session.scalar(_LOCKED_REVISION if lock else _REVISION, {"p_id": patient_id})
+
+
+def current_revisions(
+    session: Session, patient_ids: Sequence[str], *, lock: bool = False
+) -> dict[str, int]:
+    """The current revision of each of these patients that is stored, by id; ``lock`` holds
+    their rows for this transaction (as :func:`patient_revision`)."""
+    query = select(_PATIENTS.c.id, _PATIENTS.c.revision).where(_PATIENTS.c.id.in_(patient_ids))
+    rows = session.execute(query.with_for_update() if lock else query)
+    return {patient_id: revision for patient_id, revision in rows}  # noqa: C416 - Rows
+
+
+def current_texts(session: Session, revisions: Mapping[str, int]) -> dict[str, str]:
+    """The JSON text of the given revision of each patient, by id."""
+    if not revisions:
+        return {}
+    query = select(_REVISIONS.c.patient_id, _REVISIONS.c.revision, _REVISIONS.c.record).where(
+        _REVISIONS.c.patient_id.in_(list(revisions))
+    )
+    return {
+        patient_id: text
+        for patient_id, number, text in session.execute(query)
+        if revisions[patient_id] == number
+    }
 
 
 def stored_record(session: Session, patient_id: str, revision: int) -> PatientRecord | None:
     """One revision of a patient's record, or None when there is no such revision."""
-    text = session.scalar(
+    text = stored_record_text(session, patient_id, revision)
+    return parsed_record(patient_id, revision, text) if text is not None else None
+
+
+def stored_record_text(session: Session, patient_id: str, revision: int) -> str | None:
+    """The JSON text of one revision of a patient's record (to parse outside the transaction
+    with :func:`parsed_record`), or None when there is no such revision."""
+    return session.scalar(
         select(PatientRevisionRow.record).where(
             PatientRevisionRow.patient_id == patient_id, PatientRevisionRow.revision == revision
         )
     )
-    return _parsed(patient_id, revision, text) if text is not None else None
 
 
 def stored_records(
@@ -171,14 +282,16 @@ def stored_records(
     if patient_ids is not None:
         query = query.where(PatientRow.id.in_(patient_ids))
     by_id = {
-        patient_id: _parsed(patient_id, revision, text)
+        patient_id: parsed_record(patient_id, revision, text)
         for patient_id, revision, text in session.execute(query)
     }
     wanted = by_id if patient_ids is None else patient_ids
     return [by_id[patient_id] for patient_id in wanted if patient_id in by_id]
 
 
-def _parsed(patient_id: str, revision: int, text: str) -> PatientRecord:
+def parsed_record(patient_id: str, revision: int, text: str) -> PatientRecord:
+    """The stored JSON text of a revision as a validated record (StoredRecordError if it no
+    longer validates)."""
     try:
         return parse_record_json(text)
     except RecordError as error:

@@ -1,14 +1,21 @@
-"""Accounts and login: roles, argon2 password hashes, signed API tokens, and the lockout.
+"""Accounts and login: roles, usernames, argon2 password hashes, and sessions held on the server.
 
-:func:`authenticate` is the one login check of alscare: the API token endpoint and the pages'
-login form both call it, so both count failures against the same account. After
-``ALSCARE_LOGIN_MAX_FAILURES`` wrong passwords in a row the account is locked for
-``ALSCARE_LOGIN_LOCKOUT_MINUTES``; while locked even the right password is refused. Unknown
-and disabled accounts get the same answer as a wrong password, after the same hashing work.
+:func:`authenticate` is the one password check of alscare: the API token endpoint and the pages'
+login form both call it (through ``web/login_guard.py``, which throttles failed logins by client).
+Unknown and disabled accounts get the same answer as a wrong password, after the same hashing
+work, so an answer never tells whether a username exists.
 
-API tokens are ``itsdangerous`` signatures (HMAC-SHA256 over the username and an expiry time)
-made with ``ALSCARE_SECRET_KEY``; the user is looked up again on every request, so a disabled
-account or a changed role takes effect at once.
+A page session and an API token are the same thing on the server: a row of ``auth_sessions``
+keyed by the SHA-256 of a random secret (``secrets.token_urlsafe(32)``) that only the client holds,
+in its session cookie or as its bearer token. Every request looks its row up (no cache), so
+logging out, a password change or a disabled account ends access on the very next request; an
+expired or revoked secret is refused. The account is read in the same query, so a changed role
+takes effect at once too.
+
+A username is 1-64 characters, lower-case letters, digits, ``.``, ``_`` and ``-``, starting with
+a letter (:data:`USERNAME_PATTERN`). Names with ``@`` (``alice@cli``, whoever ran a command)
+and names starting ``alscare-`` (``alscare-migration``) are the system's own actors in the audit
+trail, so no account can take them.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import datetime as dt
 import hashlib
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -24,40 +32,54 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from alscare.errors import AlscareError
-from alscare.settings import Settings
 from alscare.storage.audit import AuditAction, record_event
 from alscare.storage.database import Database
-from alscare.storage.tables import UserRow
+from alscare.storage.tables import AuthSessionRow, UserRow
 
 __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "RESERVED_PREFIX",
     "USERNAME_PATTERN",
-    "AccountLockedError",
+    "USERNAME_RULE",
     "Actor",
     "AuthenticationError",
     "Channel",
-    "IssuedToken",
+    "IssuedSession",
+    "LoginThrottledError",
     "Role",
+    "SessionKind",
     "User",
-    "active_user",
+    "audit_login_event",
     "authenticate",
+    "end_session",
+    "find_account",
     "hash_password",
-    "issue_token",
-    "token_username",
-    "user_from_token",
+    "live_session_user",
+    "password_matches",
+    "password_problem",
+    "revoke_sessions",
+    "start_session",
+    "username_problem",
 ]
 
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_PASSWORD_LENGTH: Final = 1024
-USERNAME_PATTERN: Final = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
-_TOKEN_SALT: Final = "alscare.api-token"
+USERNAME_PATTERN: Final = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
+RESERVED_PREFIX: Final = "alscare-"
+USERNAME_RULE: Final = (
+    "a username is 1-64 characters: lower-case letters, digits, '.', '_' or '-', starting with "
+    f"a letter; names starting {RESERVED_PREFIX!r} are reserved for the system"
+)
+# Every name an account was ever created with matches this (release 1 allowed upper case and
+# '@'); any other name cannot exist, so it is not looked up (a NUL byte never reaches a query).
+_STORABLE_NAME: Final = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_UNKNOWN: Final = "(unknown)"
 _hasher: Final = PasswordHasher()
 
 
@@ -66,7 +88,7 @@ class Role(StrEnum):
 
     VIEWER = "viewer"  # reads patients and assessments
     CLINICIAN = "clinician"  # also adds patients and visits
-    ADMIN = "admin"  # also reads the audit trail, imports and exports in bulk
+    ADMIN = "admin"  # also reads the audit trail, imports and exports, manages accounts
 
     def allows(self, needed: Role) -> bool:
         """True when this role may do what ``needed`` may."""
@@ -82,6 +104,13 @@ class Channel(StrEnum):
     CLI = "cli"
 
 
+class SessionKind(StrEnum):
+    """What a session secret opens: the pages (a cookie) or the API (a bearer token)."""
+
+    PAGE = "page"
+    API = "api"
+
+
 class User(BaseModel):
     """An account as the rest of alscare sees it (never the password hash)."""
 
@@ -91,6 +120,7 @@ class User(BaseModel):
     username: str
     role: Role
     active: bool
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,36 +137,59 @@ class Actor:
 
 
 class AuthenticationError(AlscareError):
-    """Raised when a username/password or a token is not accepted."""
+    """Raised when a username/password or a session secret is not accepted."""
 
 
-class AccountLockedError(AuthenticationError):
-    """Raised when an account is locked after too many failed logins."""
+class LoginThrottledError(AuthenticationError):
+    """Raised when logins from a client (for a username, or for any) are paused after too many
+    failures, or when too many password checks are running at once."""
 
-    def __init__(self, until: dt.datetime) -> None:
+    def __init__(self, until: dt.datetime, message: str) -> None:
         self.until = until
-        super().__init__(
-            f"account locked after too many failed logins until {until:%Y-%m-%d %H:%M} UTC"
-        )
+        super().__init__(message)
 
     def retry_after_seconds(self, now: dt.datetime) -> int:
         return max(1, math.ceil((self.until - now).total_seconds()))
 
 
 @dataclass(frozen=True)
-class IssuedToken:
-    access_token: str
-    expires_in: int  # seconds
+class IssuedSession:
+    """A new session: the secret for the client (never stored) and how long it lasts."""
+
+    secret: str
+    lifetime_seconds: int
+
+
+def username_problem(username: str) -> str | None:
+    """Why a new account cannot have this name, or None when it can."""
+    if not USERNAME_PATTERN.match(username) or username.startswith(RESERVED_PREFIX):
+        return USERNAME_RULE
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password cannot be an account's new password, or None when it can."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        return f"a password needs {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+    return None
+
+
+def _secret_bytes(text: str) -> bytes:
+    # A JSON body may hold an unpaired surrogate: hashed as it came, never a UnicodeError.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def hash_password(password: str) -> str:
     """The argon2id hash of a password (argon2-cffi's default parameters, RFC 9106)."""
-    return _hasher.hash(password)
+    return _hasher.hash(_secret_bytes(password))
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether the password is the one hashed (slow on purpose; a too-long one never is)."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash, _secret_bytes(password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -148,149 +201,182 @@ def _decoy_hash() -> str:
 
 
 def _user(row: UserRow) -> User:
-    return User(id=row.id, username=row.username, role=Role(row.role), active=row.active)
+    return User(
+        id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        active=row.active,
+        must_change_password=row.must_change_password,
+    )
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _digest(secret: str) -> str:
+    return hashlib.sha256(_secret_bytes(secret)).hexdigest()
+
+
+def find_account(session: Session, username: str) -> UserRow | None:
+    """The account row of this username, or None (a name no account can have is not looked
+    up, so a NUL byte or an over-long name never reaches the database)."""
+    if not _STORABLE_NAME.match(username):
+        return None
+    return session.scalar(select(UserRow).where(UserRow.username == username))
+
+
 def authenticate(
     database: Database,
     username: str,
     password: str,
-    settings: Settings,
     *,
     channel: Channel,
     now: dt.datetime | None = None,
 ) -> User:
-    """Check a login; return the user, or raise AuthenticationError / AccountLockedError.
+    """Check a login; return the active user, or raise AuthenticationError.
 
-    Every outcome is counted and audited in its own committed transaction, so failures count
-    even though the caller sees an error. The slow hash check runs outside any transaction.
+    Every outcome is audited in its own committed transaction, so a failure is on record even
+    though the caller sees an error. The slow hash check runs outside any transaction.
     """
     now = now or _now()
     with database.transaction(write=False) as session:
-        row = session.scalar(select(UserRow).where(UserRow.username == username))
+        row = find_account(session, username)
         known = row is not None and row.active
         stored_hash = row.password_hash if row is not None and known else _decoy_hash()
-        locked_until = row.locked_until if row is not None else None
-    if known and locked_until is not None and locked_until > now:
-        raise AccountLockedError(locked_until)
-    matches = len(password) <= MAX_PASSWORD_LENGTH and _password_matches(stored_hash, password)
-    if not known:
-        _audit_login(database, "(unknown)", "", channel, AuditAction.LOGIN_FAILED, now)
-        raise AuthenticationError("invalid username or password")
-    return _record_login(database, username, password, matches, settings, channel, now)
-
-
-def _record_login(
-    database: Database,
-    username: str,
-    password: str,
-    matches: bool,
-    settings: Settings,
-    channel: Channel,
-    now: dt.datetime,
-) -> User:
-    failure: AuthenticationError | None = None
+    matches = password_matches(stored_hash, password)
     with database.transaction() as session:
-        row = session.scalar(select(UserRow).where(UserRow.username == username).with_for_update())
-        if row is None or not row.active:  # deleted or disabled while the hash was checked
-            failure = AuthenticationError("invalid username or password")
-        elif row.locked_until is not None and row.locked_until > now:
-            failure = AccountLockedError(row.locked_until)  # locked by a concurrent attempt
-        elif matches:
-            row.failed_logins = 0
-            row.locked_until = None
+        row = find_account(session, username) if known else None
+        accepted = row is not None and row.active and matches  # also: disabled while hashing
+        _audit(
+            session, row, channel, AuditAction.LOGIN if accepted else AuditAction.LOGIN_FAILED, now
+        )
+        if row is not None and accepted:
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = hash_password(password)
-            _audit(session, row, channel, AuditAction.LOGIN, now)
             return _user(row)
-        else:
-            failure = _count_failure(session, row, settings, channel, now)
-    raise failure
+    raise AuthenticationError("invalid username or password")  # the failure is committed
 
 
-def _count_failure(
-    session: Session, row: UserRow, settings: Settings, channel: Channel, now: dt.datetime
-) -> AuthenticationError:
-    if row.locked_until is not None:  # an expired lock: start counting afresh
-        row.locked_until = None
-        row.failed_logins = 0
-    row.failed_logins += 1
-    if row.failed_logins < settings.login_max_failures:
-        _audit(session, row, channel, AuditAction.LOGIN_FAILED, now)
-        return AuthenticationError("invalid username or password")
-    row.failed_logins = 0
-    row.locked_until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
-    _audit(session, row, channel, AuditAction.ACCOUNT_LOCKED, now)
-    return AccountLockedError(row.locked_until)
+def audit_login_event(
+    database: Database,
+    username: str,
+    channel: Channel,
+    action: AuditAction,
+    *,
+    detail: str = "",
+    now: dt.datetime | None = None,
+) -> None:
+    """One audit row about a login of ``username``; an unknown name is recorded as unknown
+    (what someone typed as a username may be a password)."""
+    with database.transaction() as session:
+        _audit(session, find_account(session, username), channel, action, now or _now(), detail)
 
 
 def _audit(
-    session: Session, row: UserRow, channel: Channel, action: AuditAction, now: dt.datetime
-) -> None:
-    record_event(
-        session, at=now, username=row.username, role=row.role, channel=channel, action=action
-    )
-
-
-def _audit_login(
-    database: Database,
-    username: str,
-    role: str,
+    session: Session,
+    row: UserRow | None,
     channel: Channel,
     action: AuditAction,
     now: dt.datetime,
+    detail: str = "",
 ) -> None:
-    with database.transaction() as session:
-        record_event(session, at=now, username=username, role=role, channel=channel, action=action)
-
-
-def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(
-        settings.signing_key(), salt=_TOKEN_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    record_event(
+        session,
+        at=now,
+        username=row.username if row is not None else _UNKNOWN,
+        role=row.role if row is not None else "",
+        channel=channel,
+        action=action,
+        detail=detail,
     )
 
 
-def issue_token(user: User, settings: Settings, *, now: dt.datetime | None = None) -> IssuedToken:
-    """A bearer token for the user, valid for ``ALSCARE_TOKEN_MINUTES``."""
-    lifetime = settings.token_minutes * 60
-    expires = int((now or _now()).timestamp()) + lifetime
-    token = _serializer(settings).dumps({"sub": user.username, "exp": expires})
-    return IssuedToken(access_token=token, expires_in=lifetime)
+def start_session(
+    database: Database,
+    user: User,
+    kind: SessionKind,
+    lifetime: dt.timedelta,
+    *,
+    now: dt.datetime | None = None,
+) -> IssuedSession:
+    """A new session of ``user`` for ``lifetime``; its secret goes to the client only.
+
+    The account's sessions that have expired are deleted here, so the table holds no more than
+    the sessions started within one lifetime.
+    """
+    now = now or _now()
+    secret = secrets.token_urlsafe(32)
+    with database.transaction() as session:
+        session.execute(
+            delete(AuthSessionRow).where(
+                AuthSessionRow.username == user.username, AuthSessionRow.expires_at <= now
+            )
+        )
+        session.add(
+            AuthSessionRow(
+                id=_digest(secret),
+                username=user.username,
+                kind=kind.value,
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+    return IssuedSession(secret=secret, lifetime_seconds=int(lifetime.total_seconds()))
 
 
-def token_username(token: str, settings: Settings, *, now: dt.datetime | None = None) -> str:
-    """The username a token was issued to; AuthenticationError when forged or expired."""
-    try:
-        payload = _serializer(settings).loads(token)
-    except BadSignature:
-        raise AuthenticationError("invalid token") from None
-    if not isinstance(payload, dict):
-        raise AuthenticationError("invalid token")
-    username, expires = payload.get("sub"), payload.get("exp")
-    if not isinstance(username, str) or not isinstance(expires, int):
-        raise AuthenticationError("invalid token")
-    if (now or _now()).timestamp() >= expires:
-        raise AuthenticationError("token expired")
-    return username
-
-
-def user_from_token(
-    database: Database, token: str, settings: Settings, *, now: dt.datetime | None = None
+def live_session_user(
+    database: Database, secret: str, kind: SessionKind, *, now: dt.datetime | None = None
 ) -> User:
-    """The active user a token belongs to; AuthenticationError otherwise."""
-    username = token_username(token, settings, now=now)
-    user = active_user(database, username)
-    if user is None:
-        raise AuthenticationError("invalid token")
-    return user
-
-
-def active_user(database: Database, username: str) -> User | None:
-    """The account with this username if it exists and is active (for session cookies too)."""
+    """The active account of a live session; AuthenticationError saying why otherwise."""
+    now = now or _now()
     with database.transaction(write=False) as session:
-        row = session.scalar(select(UserRow).where(UserRow.username == username))
-        return _user(row) if row is not None and row.active else None
+        found = session.execute(
+            select(AuthSessionRow, UserRow)
+            .join(UserRow, UserRow.username == AuthSessionRow.username)
+            .where(AuthSessionRow.id == _digest(secret), AuthSessionRow.kind == kind.value)
+        ).one_or_none()
+    if found is None:
+        raise AuthenticationError("invalid token")
+    row, account = found
+    if row.revoked_at is not None or not account.active:
+        raise AuthenticationError(
+            "the session has ended (logged out, password changed or account disabled)"
+        )
+    if now >= row.expires_at:
+        raise AuthenticationError("token expired")
+    return _user(account)
+
+
+def end_session(
+    database: Database,
+    secret: str,
+    kind: SessionKind,
+    channel: Channel,
+    *,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Revoke one session (a logout) and audit it; False when it was not live."""
+    now = now or _now()
+    with database.transaction() as session:
+        row = session.get(AuthSessionRow, _digest(secret))
+        live = row is not None and row.revoked_at is None and row.expires_at > now
+        if row is None or not live or row.kind != kind.value:
+            return False
+        row.revoked_at = now
+        _audit(session, find_account(session, row.username), channel, AuditAction.LOGOUT, now)
+        return True
+
+
+def revoke_sessions(session: Session, username: str, now: dt.datetime) -> None:
+    """End every live session and token of an account, in the caller's transaction (a password
+    change, a disabled account)."""
+    session.execute(
+        update(AuthSessionRow)
+        .where(
+            AuthSessionRow.username == username,
+            AuthSessionRow.revoked_at.is_(None),
+            AuthSessionRow.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )

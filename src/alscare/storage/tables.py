@@ -26,13 +26,16 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "NAMING_CONVENTION",
     "AuditEventRow",
+    "AuthSessionRow",
     "Base",
+    "IdempotencyKeyRow",
     "PatientRevisionRow",
     "PatientRow",
     "UserRow",
@@ -140,6 +143,48 @@ class UserRow(Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Set by an admin's password reset: the next login must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class AuthSessionRow(Base):
+    """A page session or an API token, held on the server so that it can be ended.
+
+    ``id`` is the SHA-256 (hex) of the secret the client holds; the secret itself is never
+    stored. A session lets its holder in while ``now < expires_at`` and ``revoked_at`` is null.
+    """
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (CheckConstraint("kind IN ('page', 'api')", name="kind_known"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        USERNAME, ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class IdempotencyKeyRow(Base):
+    """The answer given to a write sent with ``Idempotency-Key``, replayed to a retry of it.
+
+    ``body_sha256`` is the hash of the request body, so the same key with another body is
+    refused rather than answered with the first request's result.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    username: Mapped[str] = mapped_column(USERNAME, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[str] = mapped_column(Text)  # JSON object of the headers to replay
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 

@@ -13,36 +13,54 @@ documents (``web/app.py``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
-from alscare import services
+from alscare import limits, services
 from alscare.errors import Problem, RecordError
 from alscare.knowledge.document import topic_document
 from alscare.revisions import HistoryEntry
 from alscare.schemas.assessment import Assessment
+from alscare.schemas.common import ISO_DATE, Date
 from alscare.schemas.patient import PatientRecord
 from alscare.schemas.patient_v1 import PatientRecordV1
-from alscare.schemas.records import parse_record
-from alscare.services import PatientListing
+from alscare.schemas.records import load_json, parse_record
+from alscare.services import AccountError, PatientListing
+from alscare.settings import Settings
+from alscare.storage.accounts import CurrentPasswordError, change_own_password
 from alscare.storage.audit import AuditAction, AuditEvent
-from alscare.storage.security import Channel, authenticate, issue_token
+from alscare.storage.database import Database
+from alscare.storage.security import (
+    AuthenticationError,
+    Channel,
+    SessionKind,
+    User,
+    authenticate,
+    end_session,
+    password_problem,
+    start_session,
+)
 from alscare.web.deps import (
     Admin,
+    BearerToken,
     Clinician,
     DatabaseDep,
     KnowledgeDep,
+    LoginGuardDep,
     SettingsDep,
+    TokenUser,
     Viewer,
     api_actor,
 )
+from alscare.web.idempotency import Idempotent, IdempotentRoute
+from alscare.web.login_guard import client_address
 from alscare.web.preconditions import (
     ChangeReasonHeader,
     IfMatchHeader,
@@ -57,15 +75,21 @@ __all__ = [
     "AssessmentDate",
     "Health",
     "ImportSummary",
+    "PasswordChange",
+    "ProblemDocument",
+    "ProblemItem",
     "TokenResponse",
     "body_schemas",
     "create_patient",
     "export_records",
     "health",
     "import_records",
+    "change_password",
     "json_body",
     "list_patients",
     "login_for_token",
+    "logout",
+    "problem_responses",
     "read_assessment",
     "read_audit",
     "read_history",
@@ -76,26 +100,76 @@ __all__ = [
     "update_patient",
 ]
 
-router = APIRouter(prefix="/api/v1")
-
 # The visit endpoints: URL segment -> the series of the record v2 they add an entry to.
 ENTRY_ENDPOINTS: Final = {series.replace("_", "-"): series for series in services.ENTRY_MODELS}
 _REF: Final = "#/components/schemas/{model}"
-_PROBLEM: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"description": meaning, "content": {"application/problem+json": {}}}
-    for status, meaning in (
-        (401, "no valid bearer token"),
-        (403, "the account's role does not allow this"),
-        (404, "no such patient"),
-        (422, "invalid body or parameters: a list of {pointer, reason} in `problems`"),
-    )
+# What each error status of the API means; every error body is a ProblemDocument.
+_ERROR_MEANINGS: Final = {
+    400: "the body could not be read: not UTF-8 text",
+    401: "no valid bearer token; at login, a wrong username or password",
+    403: "the account's role does not allow this",
+    404: "not found: no such patient, revision or topic section",
+    409: "an id is stored already: a new patient's, or a record's of an import without `replace`",
+    412: "the record has changed since the revision in If-Match: the current revision is in "
+    "`current_revision` and the ETag",
+    413: "the body is larger than the limit the problem names",
+    422: "invalid body or parameters: a list of {pointer, reason} in `problems`",
+    428: "If-Match is missing",
+    429: "too many failed logins, or too many at once: try again after `Retry-After` seconds",
+    503: "the database is busy or unreachable: try again after `Retry-After` seconds",
 }
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses: an RFC 9457 problem document each."""
+    schema = {"$ref": _REF.format(model=ProblemDocument.__name__)}
+    content = {"application/problem+json": {"schema": schema}}
+    return {
+        status: {"description": _ERROR_MEANINGS[status], "content": content} for status in statuses
+    }
+
+
+class ProblemItem(BaseModel):
+    """One reason a request was refused, and where: a JSON pointer into the request
+    (``/body/...``, ``/query/as_of``) or into the record (``/weights/2/kg``)."""
+
+    pointer: str
+    reason: str
+
+
+class ProblemDocument(BaseModel):
+    """The body of every error answer of the API: an RFC 9457 problem document
+    (``application/problem+json``), made by ``problem()`` in ``web/app.py``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    problems: list[ProblemItem] = Field(
+        default_factory=list, description="422: every problem of the request"
+    )
+    current_revision: int | None = Field(
+        default=None, description="412: the revision the record is at now"
+    )
+
+
+# Any route may be refused as invalid or answered 503 while the database is busy.
+# Every write route takes Idempotency-Key (web/idempotency.py), whose route class replays.
+router = APIRouter(
+    prefix="/api/v1", responses=problem_responses(422, 503), route_class=IdempotentRoute
+)
+_PROBLEM: Final = problem_responses(401, 403, 404, 422)
+_WRITE_PROBLEM: Final = problem_responses(401, 403, 404, 412, 413, 422)
 
 
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    password_change_required: bool = Field(
+        default=False,
+        description="the account must choose a new password (POST /auth/password) first",
+    )
 
 
 class ImportSummary(BaseModel):
@@ -138,28 +212,23 @@ _RECORDS_BODY: Final = _body(
 
 
 def body_schemas() -> dict[str, Any]:
-    """The schemas the request bodies name that no response holds: the record v1 and its parts
-    (merged into the OpenAPI components by ``web/app.py``)."""
-    _, schemas = models_json_schema([(PatientRecordV1, "validation")], ref_template=_REF)
+    """The schemas that only request bodies and error answers name: the record v1 and its
+    parts, and the problem document (merged into the OpenAPI components by ``web/app.py``)."""
+    models = [(PatientRecordV1, "validation"), (ProblemDocument, "serialization")]
+    _, schemas = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
     defs: dict[str, Any] = schemas["$defs"]
     return defs
 
 
 async def json_body(request: Request) -> Any:
-    """The request body parsed as JSON; RecordError (422) when it is not JSON."""
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as error:
-        reason = f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
-    except UnicodeDecodeError:
-        reason = "malformed JSON: the body is not UTF-8 text"
-    except RecursionError:
-        reason = "malformed JSON: nested too deeply"
-    raise RecordError([Problem("", reason)])
+    """The request body parsed as strict JSON by the one reader the command line uses too
+    (``schemas.records.load_json``); RecordError (422) saying why when it cannot be used."""
+    return load_json(await request.body())
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
+#: Where a listing starts, bounded (``alscare.limits``: 2^63 and more gave a 500).
+Offset = Annotated[int, Query(ge=0, le=limits.MAX_OFFSET, description="rows to skip")]
 # An unlikely value (alscare.plausibility) is stored only when the request confirms it.
 Confirm = Annotated[
     tuple[str, ...],
@@ -186,20 +255,98 @@ def _written(expected: int | None) -> int | None:
     return expected + 1 if expected is not None else None
 
 
-@router.post("/auth/token", tags=["auth"], response_model=TokenResponse)
-def login_for_token(
+@router.post(
+    "/auth/token",
+    tags=["auth"],
+    response_model=TokenResponse,
+    responses=problem_responses(401, 429),
+)
+async def login_for_token(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     database: DatabaseDep,
     settings: SettingsDep,
+    guard: LoginGuardDep,
 ) -> TokenResponse:
-    """Exchange a username and password for a bearer token (OAuth2 password flow).
+    """Exchange a username and password for a bearer token (OAuth2 password flow), valid for
+    ``expires_in`` seconds or until ``POST /auth/logout``, a new password or a disabled account.
 
-    401 for a wrong username or password, 429 (with Retry-After) while the account is locked
-    after too many failures.
+    401 for a wrong or unknown username or password (the same answer for both). 429 with
+    ``Retry-After`` after too many failed logins from this client address, for this username or
+    for any (other addresses are not affected), or while too many logins are being checked.
     """
-    user = authenticate(database, form.username, form.password, settings, channel=Channel.API)
-    issued = issue_token(user, settings)
-    return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
+    user = await guard.attempt(
+        lambda: authenticate(database, form.username, form.password, channel=Channel.API),
+        database,
+        client=client_address(request),
+        username=form.username,
+        channel=Channel.API,
+    )
+    return await run_in_threadpool(_new_token, database, user, settings)
+
+
+def _new_token(database: Database, user: User, settings: Settings) -> TokenResponse:
+    lifetime = dt.timedelta(minutes=settings.token_minutes)
+    issued = start_session(database, user, SessionKind.API, lifetime)
+    return TokenResponse(
+        access_token=issued.secret,
+        expires_in=issued.lifetime_seconds,
+        password_change_required=user.must_change_password,
+    )
+
+
+@router.post("/auth/logout", tags=["auth"], status_code=204, responses=problem_responses(401))
+def logout(database: DatabaseDep, token: BearerToken) -> Response:
+    """Revoke the bearer token at once: the next request with it is answered 401."""
+    if not end_session(database, token, SessionKind.API, Channel.API):
+        raise AuthenticationError("invalid token")
+    return Response(status_code=204)
+
+
+class PasswordChange(BaseModel):
+    current_password: str
+    new_password: str
+
+
+@router.post(
+    "/auth/password",
+    tags=["auth"],
+    response_model=TokenResponse,
+    # FastAPI reads this body itself, and answers 400 to bytes that are not UTF-8 text.
+    responses=problem_responses(400, 401, 429),
+)
+async def change_password(
+    request: Request,
+    change: PasswordChange,
+    user: TokenUser,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    guard: LoginGuardDep,
+) -> TokenResponse:
+    """Choose a new password (also when the account must change it). Every session and token
+    of the account ends, this one included; the answer is a new token.
+
+    422 naming ``current_password`` when it is wrong (counted as a failed login) and
+    ``new_password`` when it is too short, too long or unchanged.
+    """
+    problem = password_problem(change.new_password)
+    if problem is not None:
+        raise RecordError([Problem("/body/new_password", problem)])
+    try:
+        changed = await guard.attempt(
+            lambda: change_own_password(
+                database, user, change.current_password, change.new_password, Channel.API
+            ),
+            database,
+            client=client_address(request),
+            username=user.username,
+            channel=Channel.API,
+        )
+    except CurrentPasswordError as error:
+        raise RecordError([Problem("/body/current_password", str(error))]) from None
+    except AccountError as error:
+        raise RecordError([Problem("/body/new_password", str(error))]) from None
+    return await run_in_threadpool(_new_token, database, changed, settings)
 
 
 @router.get("/health", tags=["system"], response_model=Health)
@@ -210,23 +357,28 @@ def health(database: DatabaseDep, kb: KnowledgeDep) -> Health:
     return Health(status="ok", knowledge_version=kb.version)
 
 
-@router.get("/topic", tags=["topic"])
+@router.get("/topic", tags=["topic"], responses=problem_responses(404))
 def topic(
     kb: KnowledgeDep,
-    as_of: Annotated[dt.date | None, Query(description="date for review_overdue")] = None,
+    as_of: Annotated[Date | None, Query(description="date for review_overdue")] = None,
     section: Annotated[str | None, Query(description="one section only")] = None,
 ) -> JSONResponse:
     """The ALS topic (no patient data, so no login needed); 404 for an unknown section."""
     return JSONResponse(topic_document(kb, as_of=as_of, section=section))
 
 
-@router.get("/patients", tags=["patients"], response_model=list[PatientListing], responses=_PROBLEM)
+@router.get(
+    "/patients",
+    tags=["patients"],
+    response_model=list[PatientListing],
+    responses=problem_responses(401, 403),
+)
 def list_patients(
     user: Viewer,
     database: DatabaseDep,
     search: Annotated[str | None, Query(max_length=64, description="part of the id")] = None,
     limit: Annotated[int, Query(ge=1, le=services.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[PatientListing]:
     """Patients whose id contains ``search`` (any case), sorted by id."""
     return services.list_patients(
@@ -237,9 +389,10 @@ def list_patients(
 @router.post(
     "/patients",
     tags=["patients"],
+    dependencies=[Idempotent],
     status_code=201,
     response_model=PatientRecord,
-    responses={**_PROBLEM, 409: {"description": "a patient with this id exists"}},
+    responses=problem_responses(401, 403, 409, 413),
     openapi_extra=_RECORD_BODY,
 )
 def create_patient(
@@ -265,7 +418,10 @@ def read_patient(
     user: Viewer,
     database: DatabaseDep,
     revision: Annotated[
-        int | None, Query(ge=1, description="an earlier revision (404 when there is none)")
+        int | None,
+        Query(
+            ge=1, le=limits.MAX_REVISION, description="an earlier revision (404 when there is none)"
+        ),
     ] = None,
 ) -> JSONResponse:
     """The patient's record v2: its current revision, or ``revision``; the ``ETag`` header
@@ -277,8 +433,9 @@ def read_patient(
 @router.patch(
     "/patients/{patient_id}",
     tags=["patients"],
+    dependencies=[Idempotent],
     response_model=PatientRecord,
-    responses=_PROBLEM,
+    responses=_WRITE_PROBLEM,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -321,19 +478,9 @@ def update_patient(
 @router.put(
     "/patients/{patient_id}",
     tags=["patients"],
+    dependencies=[Idempotent],
     response_model=PatientRecord,
-    responses={
-        **_PROBLEM,
-        412: {
-            "description": "the record has changed since the revision in If-Match: the "
-            "current revision is in `current_revision` and the ETag",
-            "content": {"application/problem+json": {}},
-        },
-        428: {
-            "description": "If-Match is missing",
-            "content": {"application/problem+json": {}},
-        },
-    },
+    responses=problem_responses(401, 403, 404, 412, 413, 428),
     openapi_extra=_RECORD_BODY,
 )
 def replace_patient(
@@ -433,9 +580,10 @@ def _add_entry_route(segment: str, series: str) -> None:
             "names an unlikely value to store, relative to the entry: `?confirm=/kg`)."
         ),
         tags=["visits"],
+        dependencies=[Idempotent],
         status_code=201,
         response_model=PatientRecord,
-        responses=_PROBLEM,
+        responses=_WRITE_PROBLEM,
         openapi_extra=_body_schema(schema),
     )
 
@@ -457,6 +605,7 @@ AssessmentDate = Annotated[
         ge=services.EARLIEST_AS_OF,
         le=services.LATEST_AS_OF,
     ),
+    ISO_DATE,  # YYYY-MM-DD text: never a number ("0" was read as 1970-01-01)
 ]
 
 
@@ -474,7 +623,12 @@ def read_assessment(
     return Response(document.encode("utf-8"), media_type="application/json")
 
 
-@router.get("/audit", tags=["admin"], response_model=list[AuditEvent], responses=_PROBLEM)
+@router.get(
+    "/audit",
+    tags=["admin"],
+    response_model=list[AuditEvent],
+    responses=problem_responses(401, 403),
+)
 def read_audit(
     user: Admin,
     database: DatabaseDep,
@@ -482,7 +636,7 @@ def read_audit(
     username: str | None = None,
     action: AuditAction | None = None,
     limit: Annotated[int, Query(ge=1, le=services.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AuditEvent]:
     """The audit trail, newest first: who read or changed which patient, when, and how."""
     return services.audit_trail(
@@ -499,9 +653,10 @@ def read_audit(
 @router.post(
     "/import",
     tags=["admin"],
+    dependencies=[Idempotent],
     status_code=201,
     response_model=ImportSummary,
-    responses={**_PROBLEM, 409: {"description": "an id is stored already (see `replace`)"}},
+    responses=problem_responses(401, 403, 409, 413),
     openapi_extra=_RECORDS_BODY,
 )
 def import_records(
@@ -530,7 +685,12 @@ def _parse_records(documents: list[Any]) -> list[PatientRecord]:
     return records
 
 
-@router.get("/export", tags=["admin"], response_model=list[PatientRecord], responses=_PROBLEM)
+@router.get(
+    "/export",
+    tags=["admin"],
+    response_model=list[PatientRecord],
+    responses=problem_responses(401, 403),
+)
 def export_records(
     user: Admin,
     database: DatabaseDep,

@@ -9,10 +9,14 @@ served from the package so that it works offline (``web/docs.py``).
 Errors are translated here, in one place: alscare errors become RFC 9457 problem documents
 (``application/problem+json``) with the right status (RecordError 422 with a ``problems`` list
 of ``{pointer, reason}``, NotFoundError 404, ConflictError 409, AuthenticationError 401,
-AccountLockedError 429, PermissionDeniedError 403, a busy database 503). Anything unexpected is
+LoginThrottledError 429, PermissionDeniedError 403, a busy database 503). Anything unexpected is
 logged (its type and the route, never request data) and answered with a bare 500 that holds no
 patient data; the server's access log is off for the same reason (the audit trail records
 access).
+
+Before any route, middleware here answers 413 for a body past its limit (``alscare.limits``) and
+422 for a NUL character in the path, the query or a form, and puts ``Cache-Control: no-store``
+on every answer but the static files.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -31,17 +36,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alscare import __version__
+from alscare import __version__, limits
 from alscare.errors import NotFoundError, RecordError
 from alscare.knowledge import KnowledgeBase, load_knowledge
 from alscare.revisions import ReasonRequiredError, StaleRevisionError
 from alscare.services import AccountError, ConflictError, PermissionDeniedError
 from alscare.settings import Settings, load_settings
 from alscare.storage.database import Database
-from alscare.storage.security import AccountLockedError, AuthenticationError
+from alscare.storage.security import AuthenticationError, LoginThrottledError
+from alscare.web.accounts import router as accounts_router
 from alscare.web.api import body_schemas
 from alscare.web.api import router as api_router
 from alscare.web.clinic_api import router as clinic_api_router
@@ -49,15 +56,15 @@ from alscare.web.corrections import router as corrections_router
 from alscare.web.docs import install_docs
 from alscare.web.history import router as history_router
 from alscare.web.letters import router as letters_router
+from alscare.web.login_guard import LoginGuard
 from alscare.web.pages import router as pages_router
 from alscare.web.preconditions import CHANGE_REASON_POINTER, PreconditionRequiredError, etag
 from alscare.web.session import install_session  # pages engineer: session cookie + CSRF
 from alscare.web.visit import router as visit_router
 from alscare.web.wording import router as wording_router
 
-__all__ = ["MAX_BODY_BYTES", "app_from_environment", "create_app", "problem"]
+__all__ = ["app_from_environment", "create_app", "problem"]
 
-MAX_BODY_BYTES: Final = 32 * 1024 * 1024
 _log = logging.getLogger("alscare.web")
 
 
@@ -87,11 +94,11 @@ def create_app(
         docs_url=None,  # web/docs.py serves /docs from the package, not from a CDN
         redoc_url=None,
         separate_input_output_schemas=False,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.database = db
     app.state.kb = kb if kb is not None else load_knowledge()
+    app.state.login_guard = LoginGuard(settings)
     app.include_router(api_router)
     app.include_router(letters_router)
     app.include_router(wording_router)
@@ -100,12 +107,17 @@ def create_app(
     app.include_router(visit_router)
     app.include_router(corrections_router)
     app.include_router(history_router)
+    app.include_router(accounts_router)
     static = resources.files("alscare.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), check_dir=False), name="static")
     install_docs(app)
     _install_error_handlers(app)
     _document_body_schemas(app)
     install_session(app, settings)  # pages engineer: session cookie + CSRF (web/session.py)
+    # Outermost last: _CatchAll, _NoStore, _LimitBody, _RefuseUnstorableText, the session.
+    app.add_middleware(_RefuseUnstorableText)
+    app.add_middleware(_LimitBody)  # outside the NUL check, which reads a form through it
+    app.add_middleware(_NoStore)
     app.add_middleware(_CatchAll)
     return app
 
@@ -190,7 +202,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(401, str(error), headers={"WWW-Authenticate": "Bearer"})
 
     async def locked(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, AccountLockedError)
+        assert isinstance(error, LoginThrottledError)
         retry = error.retry_after_seconds(dt.datetime.now(dt.UTC))
         return problem(429, str(error), headers={"Retry-After": str(retry)})
 
@@ -217,6 +229,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        if isinstance(error, _TooLarge):
+            return _too_large(error.limit)
         if not request.url.path.startswith("/api/"):
             return await http_exception_handler(request, error)
         return problem(error.status_code, str(error.detail), headers=error.headers)
@@ -228,7 +242,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         ConflictError: conflict,
         PermissionDeniedError: denied,
         AuthenticationError: unauthenticated,
-        AccountLockedError: locked,
+        LoginThrottledError: locked,
         AccountError: bad_account,
         StaleRevisionError: stale,
         PreconditionRequiredError: precondition_required,
@@ -238,6 +252,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     }
     for error_class, handler in handlers.items():
         app.add_exception_handler(error_class, handler)
+
+
+def _too_large(limit: int) -> Response:
+    """413 naming the limit of the route (``alscare.limits``), for the API and pages alike."""
+    detail = f"the request body is larger than the limit of {limit:,} bytes"
+    return problem(413, detail, max_body_bytes=limit)
 
 
 def _route(scope: Scope) -> str:
@@ -282,3 +302,157 @@ class _CatchAll:
             if not started:
                 response = problem(500, "the server could not complete the request")
                 await response(scope, receive, send)
+
+
+# The bulk import takes a list of whole records; every other body is one record or less.
+_BODY_LIMITS: Final = {"/api/v1/import": limits.MAX_IMPORT_BODY_BYTES}
+
+
+class _TooLarge(StarletteHTTPException):
+    """A body past its limit, found while it is read (the handlers answer 413 naming it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, "Content Too Large")
+        self.limit = limit
+
+
+class _LimitBody:
+    """413 for a request body past its limit (``alscare.limits``): at once when Content-Length
+    says so, and otherwise as soon as the bytes read pass it, so a huge body is never held."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = _BODY_LIMITS.get(scope["path"], limits.MAX_BODY_BYTES)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _TooLarge(limit)
+            return message
+
+        await self.app(scope, receive_within_limit, send)
+
+
+class _RefuseUnstorableText:
+    """One place that refuses a NUL character in any text of a request that may reach a query:
+    the path, the query string and a form body (JSON bodies: the JSON reader,
+    ``schemas.records.load_json``; headers: the HTTP parser). PostgreSQL cannot hold a NUL in
+    text and answered such a query with an error, a 500; no one means one. 422 names where."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        pointers = _nul_pointers(scope)
+        form = _form_kind(scope)
+        if not pointers and form is not None:
+            try:
+                receive, body = await _buffered(receive)
+            except _TooLarge as error:
+                await _too_large(error.limit)(scope, receive, send)
+                return
+            pointers = _form_nul_pointers(form, body)
+        if pointers:
+            reason = "may not hold a NUL character"
+            problems = [{"pointer": pointer, "reason": reason} for pointer in pointers]
+            response = problem(422, "the request is not valid", problems=problems)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _nul_pointers(scope: Scope) -> list[str]:
+    """The path and the query string; a header cannot hold a NUL (the HTTP parser answers 400)."""
+    pointers = ["/path"] if "\x00" in scope["path"] else []
+    return pointers + _pairs_nul_pointers("query", scope["query_string"].decode("latin-1"))
+
+
+def _pairs_nul_pointers(part: str, encoded: str) -> list[str]:
+    """The pointers of the names and values of URL-encoded pairs that decode to a NUL."""
+    if "%00" not in encoded and "\x00" not in encoded:
+        return []
+    pairs = parse_qsl(encoded, keep_blank_values=True, errors="replace")
+    return [
+        f"/{part}/{name.replace(chr(0), '%00')}"
+        for name, value in pairs
+        if "\x00" in name or "\x00" in value
+    ]
+
+
+_FORMS: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form_kind(scope: Scope) -> str | None:
+    """The kind of form the body is, or None for any other body (JSON is the reader's)."""
+    content_type = Headers(scope=scope).get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
+    return kind if kind in _FORMS else None
+
+
+async def _buffered(receive: Receive) -> tuple[Receive, bytes]:
+    """The whole body (within its limit: the receive it reads from is :class:`_LimitBody`'s)
+    and a receive that hands it on as one message."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay, body
+
+
+def _form_nul_pointers(kind: str, body: bytes) -> list[str]:
+    if kind == _FORMS[0]:
+        return _pairs_nul_pointers("form", body.decode("latin-1"))
+    # A multipart form of the app holds text fields only (it takes no files): a NUL byte in it
+    # is a NUL in a field's text.
+    return ["/form"] if b"\x00" in body else []
+
+
+class _NoStore:
+    """``Cache-Control: no-store`` on every answer but the static files: pages and API answers
+    hold patient data or tokens, which no browser or proxy may keep (a route that sets its own
+    Cache-Control keeps it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

@@ -11,19 +11,21 @@ listing of each patient it lists); errors are the API's problem documents (``web
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Response
 
 from alscare import clinic, services
 from alscare.clinic import Worklist
 from alscare.errors import Problem, RecordError
+from alscare.schemas.common import ISO_DATE
 from alscare.schemas.flowsheet import Flowsheet
+from alscare.web.api import problem_responses
 from alscare.web.deps import DatabaseDep, KnowledgeDep, Viewer, api_actor
 
 __all__ = ["read_flowsheet", "read_worklist", "router"]
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=problem_responses(422, 503))
 
 _AS_OF: Final = (
     "the date (YYYY-MM-DD); required. A patient's dates run from their birth date (or onset, or "
@@ -32,15 +34,9 @@ _AS_OF: Final = (
 AsOf = Annotated[
     dt.date,
     Query(description=_AS_OF, ge=services.EARLIEST_AS_OF, le=services.LATEST_AS_OF),
+    ISO_DATE,  # YYYY-MM-DD text: never a number ("0" was read as 1970-01-01)
 ]
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    status: {"description": meaning, "content": {"application/problem+json": {}}}
-    for status, meaning in (
-        (401, "no valid bearer token"),
-        (404, "no such patient"),
-        (422, "a parameter is not valid: `problems` lists {pointer, reason}"),
-    )
-}
+_ERRORS: Final = problem_responses(401, 403, 404)
 
 
 @router.get(

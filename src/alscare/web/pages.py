@@ -35,10 +35,11 @@ from urllib.parse import urlsplit
 import jinja2
 from fastapi import APIRouter, Depends, Query, Request
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from alscare import __version__, clinic, services
+from alscare import __version__, clinic, limits, services
 from alscare.engine import patient_facts
 from alscare.errors import NotFoundError, RecordError
 from alscare.knowledge import KnowledgeBase
@@ -78,22 +79,23 @@ from alscare.schemas.vocabulary import (
 from alscare.storage.audit import AuditAction
 from alscare.storage.database import Database
 from alscare.storage.security import (
-    AccountLockedError,
     Actor,
     AuthenticationError,
     Channel,
+    LoginThrottledError,
     Role,
     User,
     authenticate,
 )
 from alscare.web import forms, lists
 from alscare.web.decisions import ANSWERS, decision_alerts
-from alscare.web.deps import DatabaseDep, KnowledgeDep, SettingsDep
+from alscare.web.deps import DatabaseDep, KnowledgeDep, LoginGuardDep, SettingsDep
 from alscare.web.flowsheet import COLUMNS as FLOWSHEET_COLUMNS
 from alscare.web.flowsheet import DOMAINS as FLOWSHEET_DOMAINS
 from alscare.web.flowsheet import flowsheet_view
 from alscare.web.forms import EntryKind
 from alscare.web.letters import FORMAT, LetterFormat, letter_response
+from alscare.web.login_guard import client_address
 from alscare.web.record_view import (
     EMG_FLAG_LABELS,
     EMG_SIGN_LABELS,
@@ -394,28 +396,40 @@ def login_form(
 
 
 @router.post("/login")
-def login(request: Request, form: Posted, database: DatabaseDep, settings: SettingsDep) -> Response:
+async def login(
+    request: Request,
+    form: Posted,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    guard: LoginGuardDep,
+) -> Response:
+    """Log in: throttled by client (web/login_guard.py), the same answer for unknown names."""
     username, password = form.get("username", ""), form.get("password", "")
     target = _safe_next(form.get("next"))
     try:
-        user = authenticate(database, username, password, settings, channel=Channel.PAGES)
-    except AccountLockedError as error:
-        message = (
-            "This account is locked after too many failed logins. "
-            f"Try again after {error.until:%H:%M} UTC, or ask an administrator."
+        user = await guard.attempt(
+            lambda: authenticate(database, username, password, channel=Channel.PAGES),
+            database,
+            client=client_address(request),
+            username=username,
+            channel=Channel.PAGES,
         )
-        context = {"next": target, "username": username, "error": message}
+    except LoginThrottledError as error:
+        message = str(error)
+        error_text = f"{message[:1].upper()}{message[1:]}."
+        context = {"next": target, "username": username, "error": error_text}
         return render(request, "login.html", context, user=None, status_code=429)
     except AuthenticationError:
         context = {"next": target, "username": username, "error": "Wrong username or password."}
         return render(request, "login.html", context, user=None, status_code=401)
-    log_in(request, user)
+    await run_in_threadpool(log_in, request, database, user, settings)
     return _redirect(target)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    log_out(request)
+def logout(request: Request, database: DatabaseDep) -> Response:
+    """End the session on the server, so that no copy of the cookie opens a page again."""
+    log_out(request, database)
     return _redirect("/login")
 
 
@@ -432,7 +446,7 @@ def patient_list(
     page: int = 1,
 ) -> Response:
     """A page of patients, each with the stage, latest scores and what is due today."""
-    search, page, day = q.strip()[:64], max(1, page), services.today()
+    search, page, day = q.strip()[:64], limits.clamped_page(page), services.today()
     with page_errors():
         patients = clinic.patient_summaries(
             database,
@@ -891,7 +905,7 @@ def audit_page(
 ) -> Response:
     require_role(user, Role.ADMIN)
     chosen = AuditAction(action) if action in {a.value for a in AuditAction} else None
-    page = max(1, page)
+    page = limits.clamped_page(page)
     with page_errors():
         events = services.audit_trail(
             database,

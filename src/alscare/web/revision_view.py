@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from alscare import services
+from alscare import limits, services
 from alscare.errors import NotFoundError
 from alscare.storage.database import Database
 from alscare.storage.security import Actor, User
@@ -56,8 +56,12 @@ def requested_revision(raw: str | None) -> int | None:
     """The revision a page's ``revision`` parameter asks for (None: the current one)."""
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise PageError(422, "Not a revision", "the revision must be a whole number from 1")
+    # ASCII digits only ("²" is a digit to str.isdigit but no number to int), and no more than
+    # a revision can be (a huge number overflowed the database's integers)
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 10
+    if not digits or not 1 <= int(raw) <= limits.MAX_REVISION:
+        reason = f"the revision must be a whole number from 1 to {limits.MAX_REVISION:,}"
+        raise PageError(422, "Not a revision", reason)
     return int(raw)
 
 

@@ -1,11 +1,15 @@
-"""Page sessions: a signed cookie that remembers who logged in, and CSRF protection of forms.
+"""Page sessions: a signed cookie that carries the session's id, and CSRF protection of forms.
 
-The cookie is Starlette's signed session (itsdangerous, HMAC with ``ALSCARE_SECRET_KEY``); it
-holds the username and the session's CSRF token, never a password or patient data. It is
-``HttpOnly`` and ``SameSite=Lax`` always, and ``Secure`` whenever the request came over HTTPS.
-The account is looked up again on every request (:func:`current_user_from_session`), so a
-disabled account or a changed role takes effect at once. Logging in starts a new session (a new
-CSRF token), so a token seen before login is worthless after it.
+A page session is a row of ``auth_sessions`` (``storage/security.py``): the cookie holds its
+random secret, never the username, a password or patient data, and every request looks the row
+up, so logging out, a password change or a disabled account ends the session on the next
+request, and a cookie saved before a logout opens nothing. A session lasts
+``ALSCARE_SESSION_HOURS`` (12) from login. The cookie is Starlette's signed session
+(itsdangerous, HMAC with ``ALSCARE_SECRET_KEY``), which also holds the CSRF token and one-off
+notices; it is ``HttpOnly`` and ``SameSite=Lax`` always, and ``Secure`` whenever the request
+came over HTTPS. Logging in starts a new session (a new CSRF token), so a token seen before
+login is worthless after it. An account that must change its password is sent to
+``/account/password`` from every page until it has.
 
 Every POST of a page form must carry ``csrf_token`` equal to the session's token
 (:func:`check_csrf`, a dependency of the pages router); a missing or wrong token is refused
@@ -14,28 +18,44 @@ with 403 before the form is read any further.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 from typing import Annotated, Final
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alscare.errors import AlscareError
+from alscare.services import PermissionDeniedError
 from alscare.settings import Settings
-from alscare.storage.security import Actor, Channel, Role, User, active_user
+from alscare.storage.database import Database
+from alscare.storage.security import (
+    Actor,
+    AuthenticationError,
+    Channel,
+    Role,
+    SessionKind,
+    User,
+    end_session,
+    live_session_user,
+    start_session,
+)
 from alscare.web.deps import DatabaseDep
+from alscare.web.role_refusals import audit_role_refusal
 
 __all__ = [
     "CSRF_FIELD",
+    "PASSWORD_PAGE",
     "SESSION_COOKIE",
-    "SESSION_HOURS",
     "CsrfError",
     "LoginRequired",
     "PageError",
+    "PasswordChangeRequired",
     "SessionUser",
     "check_csrf",
     "csrf_token",
@@ -48,9 +68,9 @@ __all__ = [
 ]
 
 SESSION_COOKIE: Final = "alscare_session"
-SESSION_HOURS: Final = 12
 CSRF_FIELD: Final = "csrf_token"
-_USERNAME: Final = "username"
+PASSWORD_PAGE: Final = "/account/password"
+_SESSION_ID: Final = "sid"
 _CSRF: Final = "csrf"
 
 
@@ -61,6 +81,11 @@ class LoginRequired(AlscareError):
     def __init__(self, next_path: str) -> None:
         self.next_path = next_path
         super().__init__("log in to see this page")
+
+
+class PasswordChangeRequired(AlscareError):
+    """Raised by :func:`current_user_from_session` for an account that must choose a new
+    password first; answered with a redirect to the password page."""
 
 
 class CsrfError(AlscareError):
@@ -81,11 +106,11 @@ class _SchemeAwareSessions:
     """Starlette's session middleware, marking the cookie ``Secure`` on HTTPS requests only,
     so one configuration serves a TLS proxy in production and plain HTTP on a laptop."""
 
-    def __init__(self, app: ASGIApp, secret_key: str) -> None:
+    def __init__(self, app: ASGIApp, secret_key: str, hours: int) -> None:
         options = {
             "secret_key": secret_key,
             "session_cookie": SESSION_COOKIE,
-            "max_age": SESSION_HOURS * 60 * 60,
+            "max_age": hours * 60 * 60,
             "same_site": "lax",
         }
         self._plain = SessionMiddleware(app, https_only=False, **options)  # type: ignore[arg-type]
@@ -97,15 +122,23 @@ class _SchemeAwareSessions:
 
 
 def install_session(app: FastAPI, settings: Settings) -> None:
-    """Add the session middleware and the answers to LoginRequired and CsrfError to ``app``."""
-    app.add_middleware(_SchemeAwareSessions, secret_key=settings.signing_key())
+    """Add the session middleware and the answers to LoginRequired, PasswordChangeRequired,
+    CsrfError and PageError to ``app``."""
+    app.add_middleware(
+        _SchemeAwareSessions, secret_key=settings.signing_key(), hours=settings.session_hours
+    )
     app.add_exception_handler(LoginRequired, _redirect_to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(PasswordChangeRequired, _redirect_to_password)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfError, _csrf_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PageError, _page_error)  # type: ignore[arg-type]
 
 
 async def _redirect_to_login(request: Request, error: LoginRequired) -> Response:
     return RedirectResponse(f"/login?next={quote(error.next_path, safe='/')}", status_code=303)
+
+
+async def _redirect_to_password(request: Request, error: PasswordChangeRequired) -> Response:
+    return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
 
 async def _csrf_refused(request: Request, error: CsrfError) -> Response:
@@ -118,7 +151,18 @@ async def _csrf_refused(request: Request, error: CsrfError) -> Response:
 async def _page_error(request: Request, error: PageError) -> Response:
     from alscare.web.pages import error_page
 
+    if error.status_code == 403:
+        await _audit_refused_page(request, error)
     return error_page(request, error.status_code, error.title, error.message)
+
+
+async def _audit_refused_page(request: Request, error: PageError) -> None:
+    """A page refused to the session's role is a refused attempt on the patient it is for."""
+    database = request.app.state.database
+    user = await run_in_threadpool(session_user, request, database)
+    if user is not None:
+        refused = PermissionDeniedError(error.message)
+        await audit_role_refusal(request, database, page_actor(user), refused)
 
 
 def csrf_token(request: Request) -> str:
@@ -148,14 +192,20 @@ async def check_csrf(request: Request) -> None:
         )
 
 
-def log_in(request: Request, user: User) -> None:
+def log_in(request: Request, database: Database, user: User, settings: Settings) -> None:
     """Start a fresh session for ``user`` (a new CSRF token; nothing of the old one kept)."""
+    lifetime = dt.timedelta(hours=settings.session_hours)
+    issued = start_session(database, user, SessionKind.PAGE, lifetime)
     request.session.clear()
-    request.session[_USERNAME] = user.username
+    request.session[_SESSION_ID] = issued.secret
     request.session[_CSRF] = secrets.token_urlsafe(32)
 
 
-def log_out(request: Request) -> None:
+def log_out(request: Request, database: Database) -> None:
+    """End the session on the server (a copy of the cookie opens nothing) and forget it."""
+    secret = request.session.get(_SESSION_ID)
+    if isinstance(secret, str):
+        end_session(database, secret, SessionKind.PAGE, Channel.PAGES)
     request.session.clear()
 
 
@@ -171,23 +221,29 @@ class SessionUser:
 
 
 def session_user(request: Request, database: DatabaseDep) -> User | None:
-    """The active account of the session, or None (no session, or account gone or disabled)."""
-    username = request.session.get(_USERNAME)
-    if not isinstance(username, str):
+    """The active account of a live session, or None (no session, or one ended, expired, or
+    of an account gone or disabled: then the cookie is emptied)."""
+    secret = request.session.get(_SESSION_ID)
+    if not isinstance(secret, str):
         return None
-    user = active_user(database, username)
-    if user is None:
+    try:
+        return live_session_user(database, secret, SessionKind.PAGE)
+    except AuthenticationError:
         request.session.clear()
-    return user
+        return None
 
 
 def current_user_from_session(
     request: Request, user: Annotated[User | None, Depends(session_user)]
 ) -> User:
-    """The logged-in user; LoginRequired (a redirect to /login) when there is none."""
+    """The logged-in user; LoginRequired (a redirect to /login) when there is none, and
+    PasswordChangeRequired (a redirect to the password page) while the account must choose a
+    new password."""
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target if request.method == "GET" else request.url.path)
+    if user.must_change_password:
+        raise PasswordChangeRequired("choose a new password first")
     return user
 
 
