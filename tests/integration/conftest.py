@@ -1,6 +1,7 @@
 """Integration fixtures: real SQLite and PostgreSQL databases and a live server
 (see ``tests/conftest_server.py``; browser tests import the same fixtures), and ``api_client``,
-the server's HTTP clients by account."""
+the server's HTTP clients by account, and ``clinician`` and ``admin``, a module's clients with
+those accounts' tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.conftest_server import LiveServer, backend, database, live_server
 
-__all__ = ["api_client", "backend", "database", "live_server"]
+__all__ = ["admin", "api_client", "backend", "clinician", "database", "live_server"]
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +29,15 @@ def api_client(live_server: LiveServer) -> Iterator[Callable[[str | None], httpx
     yield client
     for opened in clients.values():
         opened.close()
+
+
+@pytest.fixture(scope="module")
+def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with live_server.client("clinician") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with live_server.client("admin") as client:
+        yield client

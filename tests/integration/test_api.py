@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +34,6 @@ def _example(name: str, new_id: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     data["id"] = new_id
     return data
-
-
-@pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("admin") as client:
-        yield client
 
 
 def _problems(response: httpx.Response) -> list[dict[str, str]]:

@@ -31,18 +31,6 @@ PAST_64_BITS: Final = str(2**63)
 
 
 @pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("admin") as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def admin_pages(live_server: LiveServer) -> Iterator[PageClient]:
     client = PageClient(live_server)
     client.log_in("admin")

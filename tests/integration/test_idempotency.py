@@ -3,7 +3,6 @@ nothing, on SQLite and PostgreSQL (web/idempotency.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,18 +12,6 @@ import pytest
 from tests.conftest_server import LiveServer
 
 KEY = "Idempotency-Key"
-
-
-@pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("admin") as client:
-        yield client
 
 
 def _create(client: httpx.Client, patient_id: str) -> None:

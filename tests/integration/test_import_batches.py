@@ -8,13 +8,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from alscare import services
@@ -24,12 +22,6 @@ from tests.conftest_server import Backend, LiveServer
 
 # Enough records for many batches (services.IMPORT_BATCH_RECORDS each).
 RECORDS = 12 * services.IMPORT_BATCH_RECORDS
-
-
-@pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
 
 
 def _records(prefix: str, count: int = RECORDS) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ request confirms them (``?confirm=<pointer>``), and nothing stored in either cas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,12 +14,6 @@ from tests.conftest_server import LiveServer
 
 TODAY = services.today().isoformat()
 NEEDS_CONFIRMATION = "needs confirmation"
-
-
-@pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
 
 
 def problems(response: httpx.Response) -> list[tuple[str, str]]:

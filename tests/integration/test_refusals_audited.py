@@ -5,7 +5,6 @@ audit row and answer hold no stored value (issue 11: a clinician learned a birth
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,12 +26,6 @@ from tests.integration.test_pages import PageClient
 BIRTH = dt.date(1961, 9, 14)
 AUDITOR = Actor("refusal-auditor", Role.ADMIN, Channel.CLI)
 VIEWER = Actor("refusal-viewer", Role.VIEWER, Channel.PAGES)
-
-
-@pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
 
 
 def _create(client: httpx.Client, patient_id: str, **fields: Any) -> None:

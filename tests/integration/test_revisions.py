@@ -38,12 +38,6 @@ ROUNDS = 4
 
 
 @pytest.fixture(scope="module")
-def clinician(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with live_server.client("clinician") as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def viewer(live_server: LiveServer) -> Iterator[httpx.Client]:
     with live_server.client("viewer") as client:
         yield client
