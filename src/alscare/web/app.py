@@ -51,15 +51,18 @@ from alscare.storage.security import AuthenticationError, LoginThrottledError
 from alscare.web.accounts import router as accounts_router
 from alscare.web.api import body_schemas
 from alscare.web.api import router as api_router
+from alscare.web.cds_hooks import router as cds_hooks_router
 from alscare.web.clinic_api import router as clinic_api_router
 from alscare.web.corrections import router as corrections_router
 from alscare.web.docs import install_docs
+from alscare.web.fhir_api import router as fhir_api_router
 from alscare.web.history import router as history_router
 from alscare.web.letters import router as letters_router
 from alscare.web.login_guard import LoginGuard
 from alscare.web.pages import router as pages_router
 from alscare.web.preconditions import CHANGE_REASON_POINTER, PreconditionRequiredError, etag
 from alscare.web.session import install_session  # pages engineer: session cookie + CSRF
+from alscare.web.smart import router as smart_router
 from alscare.web.visit import router as visit_router
 from alscare.web.wording import router as wording_router
 
@@ -108,6 +111,9 @@ def create_app(
     app.include_router(corrections_router)
     app.include_router(history_router)
     app.include_router(accounts_router)
+    app.include_router(fhir_api_router)
+    app.include_router(cds_hooks_router)
+    app.include_router(smart_router)
     static = resources.files("alscare.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), check_dir=False), name="static")
     install_docs(app)

@@ -9,7 +9,13 @@ from typing import Any
 
 from alscare.schemas.patient import PatientRecord
 
-__all__ = ["ImportResult", "Unmapped", "read_source", "record_from_resources", "resources_from_bundle"]
+__all__ = [
+    "ImportResult",
+    "Unmapped",
+    "read_source",
+    "record_from_resources",
+    "resources_from_bundle",
+]
 
 
 @dataclass(frozen=True, slots=True)
