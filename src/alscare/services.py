@@ -149,6 +149,7 @@ __all__ = [
     "set_password",
     "today",
     "update_patient",
+    "updated_record",
     "write_receipt",
     "write_revision",
 ]
@@ -835,21 +836,26 @@ def update_patient(
         with _refusals_audited(database, actor, patient_id, "update refused"):
             raise RecordError([Problem(f"/{field}", "cannot be changed")])
 
-    def changed(record: PatientRecord) -> PatientRecord:
-        updated = parse_record({**record.to_json_dict(), **changes})
-        _check_storable(updated)
-        plausibility.check(record, updated, confirmed=confirmed)
-        return updated
-
     return write_revision(
         database,
         actor,
         patient_id,
-        changed,
+        lambda record: updated_record(record, changes, confirmed=confirmed),
         detail="changed " + ", ".join(sorted(changes)),
         reason=reason,
         expected_revision=expected_revision,
     ).record
+
+
+def updated_record(
+    record: PatientRecord, changes: Mapping[str, Any], *, confirmed: Collection[str] = ()
+) -> PatientRecord:
+    """``record`` with top-level fields replaced by ``changes`` (record v2 names to JSON
+    values), validated as a write is: record pointers, storable values, plausible ones."""
+    updated = parse_record({**record.to_json_dict(), **changes})
+    _check_storable(updated)
+    plausibility.check(record, updated, confirmed=confirmed)
+    return updated
 
 
 def replace_patient(
