@@ -143,8 +143,8 @@ __all__ = [
     "patient_flowsheet",
     "patient_history",
     "patient_revisions",
-    "patient_letter",
     "read_patient",
+    "record_and_assessment",
     "replace_patient",
     "set_password",
     "today",
@@ -609,17 +609,24 @@ def _assessed(
     return _assessment_of(database, read, as_of=as_of, kb=kb)
 
 
-def patient_letter(
-    database: Database, actor: Actor, patient_id: str, *, as_of: dt.date, kb: KnowledgeBase
+def record_and_assessment(
+    database: Database,
+    actor: Actor,
+    patient_id: str,
+    *,
+    as_of: dt.date,
+    kb: KnowledgeBase,
+    purpose: str,
 ) -> tuple[PatientRecord, Assessment]:
-    """The current record and its assessment on ``as_of``, from one revision, for the clinic
-    letter (which names the patient); audited as an assessment, "letter as of <as_of>"."""
-    with _refusals_audited(database, actor, patient_id, "letter refused"):
+    """The current record and its assessment on ``as_of``, from one revision, for a view that
+    shows both (the clinic letter, which names the patient; the FHIR export); audited as an
+    assessment, "<purpose> as of <as_of>"."""
+    with _refusals_audited(database, actor, patient_id, f"{purpose} refused"):
         require_role(actor, Role.VIEWER, "read patients")
         _check_as_of(as_of)
         read = _read(database, patient_id)
         _check_assessment_date(read.record, as_of)
-        _audit_now(database, actor, AuditAction.ASSESS, patient_id, f"letter as of {as_of}")
+        _audit_now(database, actor, AuditAction.ASSESS, patient_id, f"{purpose} as of {as_of}")
     return read.record, _assessment_of(database, read, as_of=as_of, kb=kb).assessment
 
 

@@ -61,7 +61,15 @@ from alscare.schemas.patient import PATIENT_SCHEMA, PatientRecord
 from alscare.schemas.patient_v1 import PATIENT_SCHEMA_V1, PatientRecordV1
 from alscare.schemas.records import SCHEMAS
 
-__all__ = ["OutputFormat", "SchemaName", "assess", "schema", "upgrade", "validate"]
+__all__ = [
+    "OutputFormat",
+    "SchemaName",
+    "assess",
+    "load_record",
+    "schema",
+    "upgrade",
+    "validate",
+]
 
 _RECORD_FILES = "Patient record files (JSON, alscare.patient/v1 or v2); - is stdin."
 
@@ -80,7 +88,7 @@ class SchemaName(StrEnum):
     ASSESSMENT = "assessment"
 
 
-def _load(path: str, outcome: Outcome) -> PatientRecord | None:
+def load_record(path: str, outcome: Outcome) -> PatientRecord | None:
     """The record in a file, or None with its problems reported."""
     data = read_bytes(path)
     if isinstance(data, Fault):
@@ -183,7 +191,7 @@ def upgrade(
         raise typer.BadParameter("-o takes one record file", param_hint="'-o'")
     outcome = Outcome()
     for path in records:
-        record = _load(path, outcome)
+        record = load_record(path, outcome)
         if record is None:
             continue
         if output is None:
@@ -235,7 +243,7 @@ def _assess_files(paths: list[str], as_of: dt.date, printer: _Printer) -> None:
     text = printer.output is OutputFormat.TEXT
     outcome = printer.outcome
     for path in paths:
-        record = _load(path, outcome)
+        record = load_record(path, outcome)
         if record is None:
             continue
         done: Assessment | str | Fault = (
