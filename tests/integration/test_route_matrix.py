@@ -60,10 +60,12 @@ EXPECTED: Final[dict[tuple[str, str], tuple[int, int, int, int]]] = {
     ("GET", "/api/v1/patients/{patient_id}/flowsheet"): ANY_ROLE_API,
     ("GET", "/api/v1/patients/{patient_id}/letter"): ANY_ROLE_API,
     ("GET", "/api/v1/worklist"): ANY_ROLE_API,
+    ("GET", "/api/v1/patients/{patient_id}/fhir"): ANY_ROLE_API,
     # the API: writing patients, clinicians and admins
     ("POST", "/api/v1/patients"): (401, 403, 422, 422),
     ("PATCH", "/api/v1/patients/{patient_id}"): (401, 403, 422, 422),
     ("PUT", "/api/v1/patients/{patient_id}"): (401, 403, 428, 428),
+    ("POST", "/api/v1/fhir/import"): (401, 403, 422, 422),  # the body is not a Bundle
     **{
         ("POST", f"/api/v1/patients/{{patient_id}}/{segment}"): (401, 403, 422, 422)
         for segment in (
