@@ -14,6 +14,7 @@ __all__ = [
     "CANONICAL",
     "CODE_SYSTEM",
     "EXTENSION",
+    "KNOWLEDGE_VERSION_SYSTEM",
     "RECORD_ID_SYSTEM",
     "extension_url",
 ]
@@ -26,6 +27,8 @@ CODE_SYSTEM: Final = f"{CANONICAL}/CodeSystem/alscare"
 EXTENSION: Final = f"{CANONICAL}/StructureDefinition"
 #: The identifier system of the record's ``id`` on the exported Patient.
 RECORD_ID_SYSTEM: Final = f"{CANONICAL}/NamingSystem/record-id"
+#: The identifier system of the knowledge version an assessment was made with (Provenance).
+KNOWLEDGE_VERSION_SYSTEM: Final = f"{CANONICAL}/NamingSystem/knowledge-version"
 #: ``meta.tag`` of every resource derived by the engine (the assessment): an import skips them,
 #: because they are conclusions drawn from the record, not part of it.
 ASSESSMENT_TAG: Final = {
