@@ -23,7 +23,7 @@ from alscare.storage import repository
 from alscare.storage.database import Database
 from alscare.storage.security import Actor
 
-__all__ = ["Arrival", "store_arrival"]
+__all__ = ["Arrival", "matching_patient", "store_arrival"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +44,11 @@ def store_arrival(
 ) -> Arrival:
     """Store ``record`` as the patient it belongs to (see the module docstring); ConflictError
     when its identifiers belong to more than one stored patient. Clinicians and admins."""
-    patient_id = _matching_patient(database, record)
+    patient_id = matching_patient(database, record)
     if patient_id is None:
-        created = services.create_patient(database, actor, record, confirmed=confirmed)
+        created = services.create_patient(
+            database, actor, record, confirmed=confirmed, reason=reason
+        )
         return Arrival(StoredRecord(created, 1), created=True)
     sent = record.to_json_dict()
     changes = {name: value for name, value in sent.items() if name not in ("schema", "id")}
@@ -61,7 +63,9 @@ def store_arrival(
     return Arrival(updated, created=False)
 
 
-def _matching_patient(database: Database, record: PatientRecord) -> str | None:
+def matching_patient(database: Database, record: PatientRecord) -> str | None:
+    """The id of the stored patient ``record`` belongs to (see the module docstring), None when
+    there is none; ConflictError when its identifiers belong to several."""
     numbers = record.identity.identifiers if record.identity else ()
     with database.transaction(write=False) as session:
         if repository.patient_exists(session, record.id):

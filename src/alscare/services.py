@@ -730,11 +730,17 @@ def audit_trail(
 
 
 def create_patient(
-    database: Database, actor: Actor, record: PatientRecord, *, confirmed: Collection[str] = ()
+    database: Database,
+    actor: Actor,
+    record: PatientRecord,
+    *,
+    confirmed: Collection[str] = (),
+    reason: str | None = None,
 ) -> PatientRecord:
-    """Store a new patient (revision 1); ConflictError when the id is taken. Values outside the
-    clinic's ranges are refused, unlikely ones unless their pointers are ``confirmed``
-    (:mod:`alscare.plausibility`). Clinicians and admins."""
+    """Store a new patient (revision 1, with ``reason`` when it says where the record came
+    from); ConflictError when the id is taken. Values outside the clinic's ranges are refused,
+    unlikely ones unless their pointers are ``confirmed`` (:mod:`alscare.plausibility`).
+    Clinicians and admins."""
     with _refusals_audited(database, actor, record.id, "create refused"):
         require_role(actor, Role.CLINICIAN, "add patients")
         _check_storable(record)
@@ -745,7 +751,7 @@ def create_patient(
             if repository.patient_exists(session, record.id):
                 raise ConflictError(f"a patient with id {record.id!r} already exists")
             with _taken(f"a patient with id {record.id!r} already exists"):
-                repository.add_patient(session, draft, _revision(actor, now))
+                repository.add_patient(session, draft, _revision(actor, now, reason))
             _audit(session, actor, AuditAction.CREATE, record.id, "record", now)
             _give_receipt(session, StoredRecord(record, 1, draft.text))
     _cached(database, _Read(record, 1, len(draft.text)))

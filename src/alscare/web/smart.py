@@ -46,9 +46,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
-from alscare import services
-from alscare.arrivals import store_arrival
-from alscare.errors import NotFoundError, RecordError
+from alscare.arrivals import matching_patient, store_arrival
+from alscare.errors import RecordError
 from alscare.interop import smart
 from alscare.interop.fhir.record_in import record_from_resources
 from alscare.schemas.patient import PatientRecord
@@ -318,18 +317,10 @@ def _store(
     database: Database, actor: Actor, record: PatientRecord, base: str
 ) -> tuple[str, int | None]:
     """The id of the patient the record belongs to and the revision stored (None: a viewer's
-    launch, which stores nothing and opens the patient of the record's id, if stored)."""
-    if not actor.role.allows(Role.CLINICIAN):
-        try:
-            services.get_patient(database, actor, record.id)
-        except NotFoundError:
-            why = (
-                f"the patient {record.id} is not stored in alscare, and a viewer account "
-                "cannot store the record the EHR sent"
-            )
-            raise _refusal(database, 404, "store", why, username=actor.username) from None
-        return record.id, None
+    launch, which stores nothing and opens the patient the record belongs to, if stored)."""
     try:
+        if not actor.role.allows(Role.CLINICIAN):
+            return _stored_patient(database, actor, record), None
         arrival = store_arrival(database, actor, record, reason=_reason(base))
     except (ConflictError, PermissionDeniedError) as error:
         raise _refusal(database, 409, "store", str(error), username=actor.username) from None
@@ -337,6 +328,19 @@ def _store(
         why = f"the EHR's record was not stored ({_problems(error)})"
         raise _refusal(database, 422, "store", why, username=actor.username) from None
     return arrival.stored.record.id, arrival.stored.revision
+
+
+def _stored_patient(database: Database, actor: Actor, record: PatientRecord) -> str:
+    """The stored patient a viewer's launch opens: the one the record belongs to (same id or
+    hospital number), or a 404 refusal saying a viewer cannot store it."""
+    patient_id = matching_patient(database, record)
+    if patient_id is None:
+        why = (
+            f"the patient {record.id} is not stored in alscare, and a viewer account "
+            "cannot store the record the EHR sent"
+        )
+        raise _refusal(database, 404, "store", why, username=actor.username)
+    return patient_id
 
 
 def _notice(ehr: SmartEhr, user: User, stored: int | None, unmapped: int) -> str:
