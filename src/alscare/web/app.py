@@ -51,6 +51,8 @@ from alscare.storage.security import AuthenticationError, LoginThrottledError
 from alscare.web.accounts import router as accounts_router
 from alscare.web.api import body_schemas
 from alscare.web.api import router as api_router
+from alscare.web.cds_hooks import BODY_LIMITS as CDS_HOOKS_BODY_LIMITS
+from alscare.web.cds_hooks import install_cds_hooks
 from alscare.web.cds_hooks import router as cds_hooks_router
 from alscare.web.clinic_api import router as clinic_api_router
 from alscare.web.corrections import router as corrections_router
@@ -125,6 +127,7 @@ def create_app(
     app.add_middleware(_LimitBody)  # outside the NUL check, which reads a form through it
     app.add_middleware(_NoStore)
     app.add_middleware(_CatchAll)
+    install_cds_hooks(app, settings)  # its CORS outermost, before every other check
     return app
 
 
@@ -310,8 +313,9 @@ class _CatchAll:
                 await response(scope, receive, send)
 
 
-# The bulk import takes a list of whole records; every other body is one record or less.
-_BODY_LIMITS: Final = {"/api/v1/import": limits.MAX_IMPORT_BODY_BYTES}
+# The bulk import takes a list of whole records, a CDS hook call a record as FHIR; every other
+# body is one record or less.
+_BODY_LIMITS: Final = {"/api/v1/import": limits.MAX_IMPORT_BODY_BYTES, **CDS_HOOKS_BODY_LIMITS}
 
 
 class _TooLarge(StarletteHTTPException):
