@@ -37,6 +37,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from alscare.assessment_dates import as_of_problem, clinic_latest
 from alscare.engine import assess
 from alscare.errors import NotFoundError, Problem, RecordError
+from alscare.interop.fhir.assessment_out import recommendation_request
 from alscare.interop.fhir.names import CANONICAL, CODE_SYSTEM
 from alscare.interop.fhir.record_in import record_from_resources
 from alscare.knowledge import KnowledgeBase
@@ -370,7 +371,7 @@ def assessment_cards(assessment: Assessment, call: Call) -> list[dict[str, Any]]
     words = wording(call.kb)
     alerts = [_alert_card(alert, call, words) for alert in assessment.alerts]
     ranked = _ranked(assessment.recommendations)[:MAX_RECOMMENDATION_CARDS]
-    return alerts + [_recommendation_card(item, call, words) for item in ranked]
+    return alerts + [_recommendation_card(item, assessment, call, words) for item in ranked]
 
 
 def _ranked(recommendations: Iterable[Recommendation]) -> list[Recommendation]:
@@ -462,7 +463,7 @@ def _changed_cards(
     due = [_due_card(item, call, words) for item in after.due if item not in before.due]
     changed = [r for r in after.recommendations if r not in before.recommendations]
     recommendations = [
-        _recommendation_card(item, call, words, _withdrawals(item, drugs, call))
+        _recommendation_card(item, after, call, words, _withdrawals(item, drugs, call))
         for item in _ranked(changed)[:MAX_RECOMMENDATION_CARDS]
     ]
     return alerts + due + recommendations
@@ -516,6 +517,7 @@ def _due_card(item: DueItem, call: Call, words: Wording) -> dict[str, Any]:
 
 def _recommendation_card(
     item: Recommendation,
+    assessment: Assessment,
     call: Call,
     words: Wording,
     suggestions: Sequence[dict[str, Any]] = (),
@@ -530,7 +532,7 @@ def _recommendation_card(
     if item.detail:
         head += ["", _md(clinical_text(item.detail))]
     key = f"recommendation/{item.id}"
-    offered = list(suggestions) or _requests(item, key, label, call)
+    offered = list(suggestions) or _requests(item, assessment, key, label, call)
     return _card(
         call,
         key=key,
@@ -543,21 +545,16 @@ def _recommendation_card(
     )
 
 
-def _requests(item: Recommendation, key: str, label: str, call: Call) -> list[dict[str, Any]]:
-    """A referral or a test the recommendation asks for, as a ServiceRequest to propose."""
+def _requests(
+    item: Recommendation, assessment: Assessment, key: str, label: str, call: Call
+) -> list[dict[str, Any]]:
+    """A referral or a test the recommendation asks for, as the FHIR export's ServiceRequest
+    of it, to propose."""
     if item.action not in _REQUESTED:
         return []
-    resource = {
-        "resourceType": "ServiceRequest",
-        "status": "draft",
-        "intent": "proposal",
-        "code": {
-            "coding": [{"system": CODE_SYSTEM, "code": item.id, "display": label}],
-            "text": label,
-        },
-        "subject": {"reference": f"Patient/{call.patient_id}"},
-        **({"note": [{"text": clinical_text(item.detail)}]} if item.detail else {}),
-    }
+    resource = recommendation_request(
+        assessment, item, kb=call.kb, patient_reference=f"Patient/{call.patient_id}"
+    )
     action = {"type": "create", "description": f"Propose: {label}", "resource": resource}
     return [_suggestion(call, f"{key}/request", f"Request: {label}", action)]
 

@@ -177,6 +177,7 @@ _TITLES: Final = {
     428: "Precondition Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 
@@ -313,9 +314,13 @@ class _CatchAll:
                 await response(scope, receive, send)
 
 
-# The bulk import takes a list of whole records, a CDS hook call a record as FHIR; every other
-# body is one record or less.
-_BODY_LIMITS: Final = {"/api/v1/import": limits.MAX_IMPORT_BODY_BYTES, **CDS_HOOKS_BODY_LIMITS}
+# The bulk import takes a list of whole records, a FHIR import or a CDS hook call a record as
+# FHIR (some ten times its JSON); every other body is one record or less.
+_BODY_LIMITS: Final = {
+    "/api/v1/import": limits.MAX_IMPORT_BODY_BYTES,
+    "/api/v1/fhir/import": limits.MAX_IMPORT_BODY_BYTES,
+    **CDS_HOOKS_BODY_LIMITS,
+}
 
 
 class _TooLarge(StarletteHTTPException):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Mapping
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -188,9 +188,14 @@ async def _fetch_missing(checked: Plan) -> dict[str, dict[str, Any]]:
         headers=headers, timeout=_FHIR_TIMEOUT_SECONDS, follow_redirects=False
     ) as client:
         answers = await asyncio.gather(
-            *(_fetch(client, server, query) for query in checked.queries.values())
+            *(_fetch(client, server, query) for query in checked.queries.values()),
+            return_exceptions=True,
         )
-    return dict(zip(checked.queries, answers, strict=True))
+    # Of several failed queries, the first in the prefetch's order is named: the same each time.
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return dict(zip(checked.queries, cast(list[dict[str, Any]], answers), strict=True))
 
 
 async def _fetch(client: httpx.AsyncClient, server: str, query: str) -> dict[str, Any]:

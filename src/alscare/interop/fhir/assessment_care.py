@@ -27,7 +27,7 @@ from alscare.presentation import Kind
 from alscare.schemas.assessment import Alert, Recommendation
 from alscare.schemas.vocabulary import Action, Severity
 
-__all__ = ["care_resources"]
+__all__ = ["care_resources", "service_request"]
 
 # DetectedIssue.severity has its own three values (high | moderate | low).
 _SEVERITY: Final = {Severity.HIGH: "high", Severity.MEDIUM: "moderate", Severity.LOW: "low"}
@@ -39,7 +39,7 @@ def care_resources(export: Export) -> list[Json]:
     (no plan when there is no recommendation)."""
     assessment = export.assessment
     issues = [_detected_issue(alert, export) for alert in assessment.alerts]
-    requests = [_service_request(item, export) for item in assessment.recommendations]
+    requests = [service_request(item, export) for item in assessment.recommendations]
     plan = [_care_plan(requests, export)] if requests else []
     return [*issues, *requests, *plan]
 
@@ -74,7 +74,8 @@ def _detected_issue(alert: Alert, export: Export) -> Json:
     return compact(resource)
 
 
-def _service_request(item: Recommendation, export: Export) -> Json:
+def service_request(item: Recommendation, export: Export) -> Json:
+    """A recommendation as a proposed ServiceRequest, with its reasons and sources."""
     _cited("recommendation", item.id, item.sources)
     words = export.words
     label = words.label(Kind.RECOMMENDATION, item.id)

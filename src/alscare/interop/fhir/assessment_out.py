@@ -13,16 +13,16 @@ from __future__ import annotations
 from typing import Any, Final
 
 import alscare
-from alscare.interop.fhir.assessment_care import care_resources
+from alscare.interop.fhir.assessment_care import care_resources, service_request
 from alscare.interop.fhir.assessment_encals import encals_risk_assessment
 from alscare.interop.fhir.assessment_findings import finding_observations
 from alscare.interop.fhir.assessment_parts import Export, Json, reference
 from alscare.interop.fhir.names import KNOWLEDGE_VERSION_SYSTEM
 from alscare.knowledge import KnowledgeBase
 from alscare.presentation import Wording
-from alscare.schemas.assessment import Assessment
+from alscare.schemas.assessment import Assessment, Recommendation
 
-__all__ = ["assessment_resources"]
+__all__ = ["assessment_resources", "recommendation_request"]
 
 _TERMINOLOGY: Final = "http://terminology.hl7.org/CodeSystem"
 # alscare composes new conclusions from the record with its algorithms.
@@ -64,6 +64,14 @@ def assessment_resources(
         *care_resources(export),
     ]
     return [*resources, _provenance(resources, export)]
+
+
+def recommendation_request(
+    assessment: Assessment, item: Recommendation, *, kb: KnowledgeBase, patient_reference: str
+) -> dict[str, Any]:
+    """The ServiceRequest the export holds for one of the assessment's recommendations, for a
+    CDS card to suggest as the action to take."""
+    return service_request(item, Export(assessment, kb, patient_reference, Wording(kb)))
 
 
 def _provenance(targets: list[Json], export: Export) -> Json:
