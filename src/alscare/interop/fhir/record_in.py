@@ -45,6 +45,7 @@ from alscare.schemas.vocabulary import InterventionEvent
 __all__ = [
     "ImportResult",
     "Unmapped",
+    "ValidResources",
     "import_records",
     "read_source",
     "record_from_resources",
@@ -75,7 +76,14 @@ class ImportResult:
 # --- reading and validating ------------------------------------------------------------------
 
 
-def resources_from_bundle(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+class ValidResources(tuple[JSON, ...]):
+    """Resources already checked against the FHIR models, as the readers here return them:
+    the importers do not check them a second time (checking is most of an import's work)."""
+
+    __slots__ = ()
+
+
+def resources_from_bundle(bundle: Mapping[str, Any]) -> ValidResources:
     """The resources of a collection, searchset or transaction Bundle, validated as FHIR.
 
     Raises RecordError naming the resource and the path of each fault. A reference to an
@@ -97,10 +105,10 @@ def resources_from_bundle(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
     if problems:
         raise RecordError(problems)
-    return _standalone(entries)
+    return ValidResources(_standalone(entries))
 
 
-def read_source(path: Path) -> list[dict[str, Any]]:
+def read_source(path: Path) -> ValidResources:
     """The resources of a Bundle JSON file or of a directory of Bulk Data NDJSON files (one
     resource a line), validated as FHIR."""
     if path.is_dir():
@@ -108,7 +116,7 @@ def read_source(path: Path) -> list[dict[str, Any]]:
     return resources_from_bundle(_json(path.read_text(encoding="utf-8"), path.name))
 
 
-def _read_ndjson(files: Iterable[Path]) -> list[JSON]:
+def _read_ndjson(files: Iterable[Path]) -> ValidResources:
     resources: list[tuple[str, JSON]] = []
     for file in files:
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
@@ -117,7 +125,7 @@ def _read_ndjson(files: Iterable[Path]) -> list[JSON]:
     problems = [problem for where, resource in resources for problem in _invalid(resource, where)]
     if problems:
         raise RecordError(problems)
-    return [resource for _, resource in resources]
+    return ValidResources(resource for _, resource in resources)
 
 
 def _json(text: str, where: str) -> Any:
@@ -207,6 +215,8 @@ def import_records(resources: Sequence[Mapping[str, Any]]) -> tuple[ImportResult
 
 
 def _validated(resources: Sequence[Mapping[str, Any]]) -> list[JSON]:
+    if isinstance(resources, ValidResources):
+        return [dict(resource) for resource in resources]
     problems = [p for i, r in enumerate(resources) for p in _invalid(r, f"/{i}")]
     if problems:
         raise RecordError(problems)
