@@ -31,6 +31,7 @@ from alscare import KnowledgeBase, PatientRecord, services
 from alscare.interop.cds_hooks import PREFETCH
 from alscare.interop.fhir.record_out import record_resources
 from alscare.schemas.common import LabValue
+from alscare.schemas.vocabulary import Jurisdiction
 from alscare.storage.audit import audit_events
 from alscare.storage.database import Database
 from alscare.web.app import create_app
@@ -402,6 +403,25 @@ def test_cds_hooks_order_select_repeat_order_answers_like_a_first_one(
     assert "recommendation/riluzole_liver_monitoring" in topics(
         cds_server.post(ORDER_SELECT, body, signer)
     )
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "carded"), [(Jurisdiction.EU, True), (Jurisdiction.US, False)]
+)
+def test_cds_hooks_order_select_of_edaravone_checks_its_status_in_the_jurisdiction(
+    cds_server: CdsServer, signer: Signer, jurisdiction: Jurisdiction, carded: bool
+) -> None:
+    record = example("P-0002-bulbar-onset", version=2).model_copy(
+        update={"jurisdiction": jurisdiction}
+    )
+    body = hook_call("order-select", record, draftOrders=draft_orders("Radicava"))
+    answer = cds_server.post(ORDER_SELECT, body, signer)
+    cards = {c["source"]["topic"]["code"]: c for c in answer.json()["cards"]}
+    assert ("alert/drug_not_authorised" in cards) is carded
+    if carded:
+        card = cards["alert/drug_not_authorised"]
+        assert card["indicator"] == "info"
+        assert "Edaravone in EU: not authorised" in card["detail"]
 
 
 def test_cds_hooks_order_select_of_a_drug_the_knowledge_base_does_not_know_has_no_card(
