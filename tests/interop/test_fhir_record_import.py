@@ -181,6 +181,17 @@ def test_import_unknown_observation_code_encounter_and_bmi_reported_unmapped():
     assert "http://loinc.org|13457-7" in reasons["ldl-1"]
     assert "Encounter is not part of the patient record" in reasons["enc-1"]
     assert {item.resource_type for item in result.unmapped} == {"Observation", "Encounter"}
+    assert len(result.unmapped) == 3  # one line per resource
+
+
+def test_import_reports_a_resource_once_with_the_reasons_of_each_part():
+    partly = _observation("w-2", "29463-7", _quantity(60, "kg"))
+    partly["effectiveDateTime"] = "2024-05"  # a month: the date is not guessed
+    partly["valueQuantity"]["unit"] = "stone"
+    partly["valueQuantity"]["code"] = "[stone_av]"
+    result = _import(_searchset(PATIENT, partly))
+    [report] = [item for item in result.unmapped if item.resource_id == "w-2"]
+    assert report.resource_type == "Observation"
 
 
 def test_import_value_in_record_unit_passes_untouched():

@@ -296,7 +296,20 @@ def _import(
         if _name(resource) not in state.used:
             state.skip(resource, "about no patient, and no resource of the patient refers to it")
     _merge_condition_onset(state)
-    return ImportResult(_record(state), tuple(state.unmapped))
+    return ImportResult(_record(state), _one_per_resource(state.unmapped))
+
+
+def _one_per_resource(unmapped: Sequence[Unmapped]) -> tuple[Unmapped, ...]:
+    """One report per resource, its parts' reasons joined, in the order they were met (a
+    resource without an id cannot be told from another: each of its reports stays apart)."""
+    reasons: dict[object, tuple[Unmapped, list[str]]] = {}
+    for item in unmapped:
+        key = (item.resource_type, item.resource_id) if item.resource_id else object()
+        reasons.setdefault(key, (item, []))[1].append(item.reason)
+    return tuple(
+        Unmapped(first.resource_type, first.resource_id, "; ".join(dict.fromkeys(why)))
+        for first, why in reasons.values()
+    )
 
 
 def _read(resource: JSON, state: _Import) -> None:
