@@ -84,7 +84,7 @@ from alscare.schemas.patient import (
 )
 from alscare.schemas.records import parse_record
 from alscare.storage import history, repository
-from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_event, record_events
+from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_events
 from alscare.storage.cache import LruCache, model_bytes
 from alscare.storage.database import Database
 from alscare.storage.history import RevisionEntry
@@ -342,26 +342,6 @@ def require_role(actor: Actor, role: Role, doing: str) -> None:
         raise PermissionDeniedError(f"a {actor.role} account cannot {doing}")
 
 
-def _audit(
-    session: Session,
-    actor: Actor,
-    action: AuditAction,
-    patient_id: str | None,
-    detail: str,
-    at: dt.datetime,
-) -> None:
-    record_event(
-        session,
-        at=at,
-        username=actor.username,
-        role=actor.role,
-        channel=actor.channel,
-        action=action,
-        patient_id=patient_id,
-        detail=detail,
-    )
-
-
 def _no_patient(patient_id: str) -> NotFoundError:
     return NotFoundError(f"no patient with id {patient_id!r}")
 
@@ -371,7 +351,7 @@ def _audit_now(
 ) -> None:
     """One audit row in a transaction of its own, committed when this returns."""
     with database.transaction() as session:
-        _audit(session, actor, action, patient_id, detail, _now())
+        actor.record(session, action, at=_now(), patient_id=patient_id, detail=detail)
 
 
 @contextmanager
@@ -752,7 +732,7 @@ def create_patient(
                 raise ConflictError(f"a patient with id {record.id!r} already exists")
             with _taken(f"a patient with id {record.id!r} already exists"):
                 repository.add_patient(session, draft, _revision(actor, now, reason))
-            _audit(session, actor, AuditAction.CREATE, record.id, "record", now)
+            actor.record(session, AuditAction.CREATE, at=now, patient_id=record.id, detail="record")
             _give_receipt(session, StoredRecord(record, 1, draft.text))
     _cached(database, _Read(record, 1, len(draft.text)))
     return record
@@ -973,11 +953,17 @@ def write_revision(
             if draft.prepared.record == read.record:
                 # A write that changes nothing (PATCH {}, a PUT of the same record) is audited
                 # and answered with the current revision, and stores none.
-                _audit(session, actor, action, patient_id, f"{detail}: nothing changed", now)
+                actor.record(
+                    session,
+                    action,
+                    at=now,
+                    patient_id=patient_id,
+                    detail=f"{detail}: nothing changed",
+                )
                 return StoredRecord(read.record, read.revision, draft.prepared.text)
             revision = _revision(actor, now, draft.why)
             number = repository.add_revision(session, draft.prepared, revision, previous=current)
-            _audit(session, actor, action, patient_id, detail, now)
+            actor.record(session, action, at=now, patient_id=patient_id, detail=detail)
             stored = StoredRecord(draft.prepared.record, number, draft.prepared.text)
             _give_receipt(session, stored)
     _cached(database, _Read(stored.record, number, len(draft.prepared.text)))
@@ -1265,7 +1251,7 @@ def add_user(database: Database, actor: Actor, username: str, password: str, rol
         with _taken(f"an account named {username!r} already exists"):
             session.add(row)
             session.flush()
-        _audit(session, actor, AuditAction.USER_ADDED, None, f"{username} ({role})", now)
+        actor.record(session, AuditAction.USER_ADDED, at=now, detail=f"{username} ({role})")
         return User(id=row.id, username=row.username, role=role, active=True)
 
 
@@ -1286,7 +1272,7 @@ def set_password(
         row.must_change_password = must_change
         revoke_sessions(session, username, now)
         detail = f"{username} (must change it at the next login)" if must_change else username
-        _audit(session, actor, AuditAction.PASSWORD_SET, None, detail, now)
+        actor.record(session, AuditAction.PASSWORD_SET, at=now, detail=detail)
         return User(
             id=row.id,
             username=row.username,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -92,21 +92,7 @@ def audit_call(
 def store_feedback(database: Database, feedback: Sequence[Feedback]) -> None:
     """Store a request's feedback, all of it or none."""
     with database.transaction() as session:
-        session.add_all(
-            CdsFeedbackRow(
-                service_id=item.service_id,
-                card_uuid=item.card_uuid,
-                outcome=item.outcome,
-                override_system=item.override_system,
-                override_code=item.override_code,
-                override_display=item.override_display,
-                user_comment=item.user_comment,
-                outcome_at=item.outcome_at,
-                client=item.client,
-                received_at=item.received_at,
-            )
-            for item in feedback
-        )
+        session.add_all(CdsFeedbackRow(**asdict(item)) for item in feedback)
 
 
 def feedback_rows(database: Database, *, limit: int, offset: int = 0) -> list[Feedback]:
@@ -114,17 +100,10 @@ def feedback_rows(database: Database, *, limit: int, offset: int = 0) -> list[Fe
     query = select(CdsFeedbackRow).order_by(CdsFeedbackRow.id.desc()).limit(limit).offset(offset)
     with database.transaction(write=False) as session:
         return [
-            Feedback(
-                service_id=row.service_id,
-                card_uuid=row.card_uuid,
-                outcome=row.outcome,
-                outcome_at=row.outcome_at,
-                client=row.client,
-                received_at=row.received_at,
-                override_system=row.override_system,
-                override_code=row.override_code,
-                override_display=row.override_display,
-                user_comment=row.user_comment,
-            )
+            Feedback(**{name: getattr(row, name) for name in _FEEDBACK_FIELDS})
             for row in session.scalars(query)
         ]
+
+
+# A Feedback's fields are the columns of its row (the row's id aside).
+_FEEDBACK_FIELDS: Final = tuple(field.name for field in fields(Feedback))

@@ -135,6 +135,27 @@ class Actor:
     def of(cls, user: User, channel: Channel) -> Actor:
         return cls(username=user.username, role=user.role, channel=channel)
 
+    def record(
+        self,
+        session: Session,
+        action: AuditAction,
+        *,
+        at: dt.datetime,
+        patient_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Add the audit row of something this actor did to the session's transaction."""
+        record_event(
+            session,
+            at=at,
+            username=self.username,
+            role=self.role,
+            channel=self.channel,
+            action=action,
+            patient_id=patient_id,
+            detail=detail,
+        )
+
 
 class AuthenticationError(AlscareError):
     """Raised when a username/password or a session secret is not accepted."""
