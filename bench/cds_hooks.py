@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,13 +40,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``bench.api`` importable
 
-from bench.api import free_port  # noqa: E402
+from bench.api import server  # noqa: E402
 
 from alscare import parse_record_json  # noqa: E402
 from alscare.interop.cds_hooks import PREFETCH  # noqa: E402
 from alscare.interop.fhir.record_out import record_resources  # noqa: E402
 
-SECRET: Final = "bench-secret-key-long-enough-for-production-0123"
 ISSUER: Final = "https://ehr.bench.example.org"
 KID: Final = "bench-key"
 PATH: Final = "/cds-services/alscare-patient-view"
@@ -95,33 +92,11 @@ class Signer:
         ]
 
 
-@contextmanager
-def server(folder: Path, jwks: str) -> Iterator[str]:
-    """``alscare serve`` as a process on a free loopback port, until the block ends."""
+def _server(folder: Path, jwks: str) -> contextlib.AbstractContextManager[str]:
+    """The app in production mode, trusting the benchmark's one CDS client."""
     (folder / "jwks.json").write_text(jwks)
-    port = free_port()
-    env = {**os.environ, "ALSCARE_ENV": "production", "ALSCARE_SECRET_KEY": SECRET}
-    env["ALSCARE_DATABASE_URL"] = f"sqlite:///{folder}/bench.db"
-    env["ALSCARE_CDS_CLIENTS"] = json.dumps({ISSUER: str(folder / "jwks.json")})
-    command = [sys.executable, "-m", "alscare", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
+    trusted = {"ALSCARE_CDS_CLIENTS": json.dumps({ISSUER: str(folder / "jwks.json")})}
+    return server(f"sqlite:///{folder}/bench.db", settings=trusted)
 
 
 async def send(
@@ -169,7 +144,7 @@ def main() -> None:
     sizes = ", ".join(f"{len(body) / 1024:.0f} kB" for body in bodies)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; prefetch bodies: {sizes}")
     signer = Signer()
-    with tempfile.TemporaryDirectory() as folder, server(Path(folder), signer.jwks()) as base:
+    with tempfile.TemporaryDirectory() as folder, _server(Path(folder), signer.jwks()) as base:
         tokens = signer.tokens(base + PATH, WARM_UP + args.requests)
         asyncio.run(send(base, bodies, tokens[:WARM_UP], args.clients))
         started = time.perf_counter()
