@@ -241,7 +241,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         if isinstance(error, _TooLarge):
             return _too_large(error.limit)
-        if not request.url.path.startswith("/api/"):
+        if not request.url.path.startswith(_JSON_PATHS):
             return await http_exception_handler(request, error)
         return problem(error.status_code, str(error.detail), headers=error.headers)
 
@@ -314,6 +314,8 @@ class _CatchAll:
                 await response(scope, receive, send)
 
 
+# The paths of the JSON APIs (alscare's own, CDS Hooks): their errors are problem documents.
+_JSON_PATHS: Final = ("/api/", "/cds-services")
 # The bulk import takes a list of whole records, a FHIR import or a CDS hook call a record as
 # FHIR (some ten times its JSON); every other body is one record or less.
 _BODY_LIMITS: Final = {

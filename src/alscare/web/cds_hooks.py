@@ -47,6 +47,7 @@ from alscare.storage.cds_hooks import (
     store_feedback,
 )
 from alscare.storage.security import AuthenticationError, Role
+from alscare.web.api import problem_responses
 from alscare.web.deps import DatabaseDep, KnowledgeDep, SettingsDep
 from alscare.web.pages import PageUser, render, require_role
 
@@ -62,7 +63,9 @@ _FHIR_TIMEOUT_SECONDS: Final = 10
 _MAX_PAGES: Final = 50
 _FEEDBACK_PAGE: Final = 100
 
-router = APIRouter()
+# Every call but discovery carries the client's JWT (401); a body that cannot be read (400) or
+# is refused (422) is answered a problem document.
+router = APIRouter(responses=problem_responses(400, 401, 404, 413, 422, 503))
 
 
 class FhirServerError(AlscareError):
@@ -115,7 +118,12 @@ async def discovery() -> dict[str, Any]:
     return cds_hooks.discovery()
 
 
-@router.post(PREFIX + "/{service_id}", tags=["CDS Hooks"], response_model=None)
+@router.post(
+    PREFIX + "/{service_id}",
+    tags=["CDS Hooks"],
+    response_model=None,
+    responses=problem_responses(502),
+)
 async def call_service(
     service_id: str,
     call: HookRequest,
