@@ -65,6 +65,7 @@ __all__ = [
     "password_problem",
     "revoke_sessions",
     "start_session",
+    "user_of",
     "username_problem",
 ]
 
@@ -221,7 +222,8 @@ def _decoy_hash() -> str:
     return _hasher.hash("no account has this password")
 
 
-def _user(row: UserRow) -> User:
+def user_of(row: UserRow) -> User:
+    """The account a users row holds, as the app passes it around."""
     return User(
         id=row.id,
         username=row.username,
@@ -275,7 +277,7 @@ def authenticate(
         if row is not None and accepted:
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = hash_password(password)
-            return _user(row)
+            return user_of(row)
     raise AuthenticationError("invalid username or password")  # the failure is committed
 
 
@@ -366,7 +368,7 @@ def live_session_user(
         )
     if now >= row.expires_at:
         raise AuthenticationError("token expired")
-    return _user(account)
+    return user_of(account)
 
 
 def end_session(

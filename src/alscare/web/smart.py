@@ -63,6 +63,7 @@ from alscare.storage.security import (
     audit_login_event,
     find_account,
     hash_password,
+    user_of,
 )
 from alscare.storage.tables import UserRow
 from alscare.web.deps import DatabaseDep, SettingsDep
@@ -302,15 +303,7 @@ def _ehr_account(database: Database, base: str, ehr: SmartEhr, user: smart.EhrUs
 def _account(database: Database, username: str) -> User | None:
     with database.transaction(write=False) as session:
         row = find_account(session, username)
-        if row is None:
-            return None
-        return User(
-            id=row.id,
-            username=row.username,
-            role=Role(row.role),
-            active=row.active,
-            must_change_password=row.must_change_password,
-        )
+        return None if row is None else user_of(row)
 
 
 def _store(
