@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -116,10 +116,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int) -> Iterator[str]:
-    """``alscare serve`` as a process on a free loopback port, until the block ends."""
+def server(url: str, workers: int = 1, settings: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``alscare serve`` as a process on a free loopback port, with these ``ALSCARE_*``
+    settings besides the database, until the block ends."""
     port = free_port()
     env = {**os.environ, "ALSCARE_DATABASE_URL": url, "ALSCARE_SECRET_KEY": SECRET}
+    env.update(settings or {})
     env["ALSCARE_ENV"] = "production"
     command = [sys.executable, "-m", "alscare", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]

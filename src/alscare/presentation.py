@@ -155,6 +155,7 @@ _OWN: Final[Mapping[Kind, Mapping[str, str]]] = {
         "rapid_progression": "Rapid progression",
         "mimic_suspected": "ALS mimic suspected",
         "hypercapnia_urgent_review": "Raised PaCO₂: urgent respiratory review",
+        "drug_not_authorised": "Drug not authorised in this jurisdiction",
     },
     Kind.FACTOR_KIND: FINDING_KIND_TITLES,
     Kind.ACTION: {

@@ -84,7 +84,7 @@ from alscare.schemas.patient import (
 )
 from alscare.schemas.records import parse_record
 from alscare.storage import history, repository
-from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_event, record_events
+from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_events
 from alscare.storage.cache import LruCache, model_bytes
 from alscare.storage.database import Database
 from alscare.storage.history import RevisionEntry
@@ -143,12 +143,13 @@ __all__ = [
     "patient_flowsheet",
     "patient_history",
     "patient_revisions",
-    "patient_letter",
     "read_patient",
+    "record_and_assessment",
     "replace_patient",
     "set_password",
     "today",
     "update_patient",
+    "updated_record",
     "write_receipt",
     "write_revision",
 ]
@@ -341,26 +342,6 @@ def require_role(actor: Actor, role: Role, doing: str) -> None:
         raise PermissionDeniedError(f"a {actor.role} account cannot {doing}")
 
 
-def _audit(
-    session: Session,
-    actor: Actor,
-    action: AuditAction,
-    patient_id: str | None,
-    detail: str,
-    at: dt.datetime,
-) -> None:
-    record_event(
-        session,
-        at=at,
-        username=actor.username,
-        role=actor.role,
-        channel=actor.channel,
-        action=action,
-        patient_id=patient_id,
-        detail=detail,
-    )
-
-
 def _no_patient(patient_id: str) -> NotFoundError:
     return NotFoundError(f"no patient with id {patient_id!r}")
 
@@ -370,7 +351,7 @@ def _audit_now(
 ) -> None:
     """One audit row in a transaction of its own, committed when this returns."""
     with database.transaction() as session:
-        _audit(session, actor, action, patient_id, detail, _now())
+        actor.record(session, action, at=_now(), patient_id=patient_id, detail=detail)
 
 
 @contextmanager
@@ -608,17 +589,24 @@ def _assessed(
     return _assessment_of(database, read, as_of=as_of, kb=kb)
 
 
-def patient_letter(
-    database: Database, actor: Actor, patient_id: str, *, as_of: dt.date, kb: KnowledgeBase
+def record_and_assessment(
+    database: Database,
+    actor: Actor,
+    patient_id: str,
+    *,
+    as_of: dt.date,
+    kb: KnowledgeBase,
+    purpose: str,
 ) -> tuple[PatientRecord, Assessment]:
-    """The current record and its assessment on ``as_of``, from one revision, for the clinic
-    letter (which names the patient); audited as an assessment, "letter as of <as_of>"."""
-    with _refusals_audited(database, actor, patient_id, "letter refused"):
+    """The current record and its assessment on ``as_of``, from one revision, for a view that
+    shows both (the clinic letter, which names the patient; the FHIR export); audited as an
+    assessment, "<purpose> as of <as_of>"."""
+    with _refusals_audited(database, actor, patient_id, f"{purpose} refused"):
         require_role(actor, Role.VIEWER, "read patients")
         _check_as_of(as_of)
         read = _read(database, patient_id)
         _check_assessment_date(read.record, as_of)
-        _audit_now(database, actor, AuditAction.ASSESS, patient_id, f"letter as of {as_of}")
+        _audit_now(database, actor, AuditAction.ASSESS, patient_id, f"{purpose} as of {as_of}")
     return read.record, _assessment_of(database, read, as_of=as_of, kb=kb).assessment
 
 
@@ -722,11 +710,17 @@ def audit_trail(
 
 
 def create_patient(
-    database: Database, actor: Actor, record: PatientRecord, *, confirmed: Collection[str] = ()
+    database: Database,
+    actor: Actor,
+    record: PatientRecord,
+    *,
+    confirmed: Collection[str] = (),
+    reason: str | None = None,
 ) -> PatientRecord:
-    """Store a new patient (revision 1); ConflictError when the id is taken. Values outside the
-    clinic's ranges are refused, unlikely ones unless their pointers are ``confirmed``
-    (:mod:`alscare.plausibility`). Clinicians and admins."""
+    """Store a new patient (revision 1, with ``reason`` when it says where the record came
+    from); ConflictError when the id is taken. Values outside the clinic's ranges are refused,
+    unlikely ones unless their pointers are ``confirmed`` (:mod:`alscare.plausibility`).
+    Clinicians and admins."""
     with _refusals_audited(database, actor, record.id, "create refused"):
         require_role(actor, Role.CLINICIAN, "add patients")
         _check_storable(record)
@@ -737,8 +731,8 @@ def create_patient(
             if repository.patient_exists(session, record.id):
                 raise ConflictError(f"a patient with id {record.id!r} already exists")
             with _taken(f"a patient with id {record.id!r} already exists"):
-                repository.add_patient(session, draft, _revision(actor, now))
-            _audit(session, actor, AuditAction.CREATE, record.id, "record", now)
+                repository.add_patient(session, draft, _revision(actor, now, reason))
+            actor.record(session, AuditAction.CREATE, at=now, patient_id=record.id, detail="record")
             _give_receipt(session, StoredRecord(record, 1, draft.text))
     _cached(database, _Read(record, 1, len(draft.text)))
     return record
@@ -835,21 +829,26 @@ def update_patient(
         with _refusals_audited(database, actor, patient_id, "update refused"):
             raise RecordError([Problem(f"/{field}", "cannot be changed")])
 
-    def changed(record: PatientRecord) -> PatientRecord:
-        updated = parse_record({**record.to_json_dict(), **changes})
-        _check_storable(updated)
-        plausibility.check(record, updated, confirmed=confirmed)
-        return updated
-
     return write_revision(
         database,
         actor,
         patient_id,
-        changed,
+        lambda record: updated_record(record, changes, confirmed=confirmed),
         detail="changed " + ", ".join(sorted(changes)),
         reason=reason,
         expected_revision=expected_revision,
     ).record
+
+
+def updated_record(
+    record: PatientRecord, changes: Mapping[str, Any], *, confirmed: Collection[str] = ()
+) -> PatientRecord:
+    """``record`` with top-level fields replaced by ``changes`` (record v2 names to JSON
+    values), validated as a write is: record pointers, storable values, plausible ones."""
+    updated = parse_record({**record.to_json_dict(), **changes})
+    _check_storable(updated)
+    plausibility.check(record, updated, confirmed=confirmed)
+    return updated
 
 
 def replace_patient(
@@ -954,11 +953,17 @@ def write_revision(
             if draft.prepared.record == read.record:
                 # A write that changes nothing (PATCH {}, a PUT of the same record) is audited
                 # and answered with the current revision, and stores none.
-                _audit(session, actor, action, patient_id, f"{detail}: nothing changed", now)
+                actor.record(
+                    session,
+                    action,
+                    at=now,
+                    patient_id=patient_id,
+                    detail=f"{detail}: nothing changed",
+                )
                 return StoredRecord(read.record, read.revision, draft.prepared.text)
             revision = _revision(actor, now, draft.why)
             number = repository.add_revision(session, draft.prepared, revision, previous=current)
-            _audit(session, actor, action, patient_id, detail, now)
+            actor.record(session, action, at=now, patient_id=patient_id, detail=detail)
             stored = StoredRecord(draft.prepared.record, number, draft.prepared.text)
             _give_receipt(session, stored)
     _cached(database, _Read(stored.record, number, len(draft.prepared.text)))
@@ -1246,7 +1251,7 @@ def add_user(database: Database, actor: Actor, username: str, password: str, rol
         with _taken(f"an account named {username!r} already exists"):
             session.add(row)
             session.flush()
-        _audit(session, actor, AuditAction.USER_ADDED, None, f"{username} ({role})", now)
+        actor.record(session, AuditAction.USER_ADDED, at=now, detail=f"{username} ({role})")
         return User(id=row.id, username=row.username, role=role, active=True)
 
 
@@ -1267,7 +1272,7 @@ def set_password(
         row.must_change_password = must_change
         revoke_sessions(session, username, now)
         detail = f"{username} (must change it at the next login)" if must_change else username
-        _audit(session, actor, AuditAction.PASSWORD_SET, None, detail, now)
+        actor.record(session, AuditAction.PASSWORD_SET, at=now, detail=detail)
         return User(
             id=row.id,
             username=row.username,

@@ -263,6 +263,15 @@ CENSUS = {
         "unverified_rules": 33,
         "unverified_investigations": 12,
     },
+    "2026.4": {
+        "investigations": 21,
+        "differentials": 24,
+        "rules": 54,
+        "suspected_rules": 31,
+        "unverified_differentials": 15,
+        "unverified_rules": 33,
+        "unverified_investigations": 12,
+    },
 }
 
 

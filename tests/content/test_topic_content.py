@@ -87,6 +87,16 @@ CENSUS = {
         "seed_guidelines": 2,
         "unverified_findings": 16,
     },
+    "2026.4": {
+        "key": 17,
+        "other": 5,
+        "sign": 15,
+        "red_flag": 17,
+        "risk_factors": 7,
+        "guidelines": 7,
+        "seed_guidelines": 2,
+        "unverified_findings": 16,
+    },
 }
 
 

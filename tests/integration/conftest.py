@@ -1,7 +1,7 @@
 """Integration fixtures: real SQLite and PostgreSQL databases and a live server
 (see ``tests/conftest_server.py``; browser tests import the same fixtures), and ``api_client``,
-the server's HTTP clients by account, and ``clinician`` and ``admin``, a module's clients with
-those accounts' tokens."""
+the server's HTTP clients by account, ``clinician`` and ``admin``, a module's clients with
+those accounts' tokens, and ``cli``, the command line run in this process."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tests.cli_runner import cli
 from tests.conftest_server import LiveServer, backend, database, live_server
 
-__all__ = ["admin", "api_client", "backend", "clinician", "database", "live_server"]
+__all__ = ["admin", "api_client", "backend", "cli", "clinician", "database", "live_server"]
 
 
 @pytest.fixture(scope="module")

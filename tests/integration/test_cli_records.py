@@ -8,13 +8,11 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from alscare import assess, parse_record_json
-from alscare.cli import main
 from tests.conftest import RECORDS, RECORDS_V2
 
 REPOSITORY = Path(__file__).parents[2]
@@ -23,36 +21,6 @@ EXAMPLES_V1 = sorted(RECORDS.glob("*.json"))
 AS_OF = "2025-03-01"
 V1, V2 = "alscare.patient/v1", "alscare.patient/v2"
 HUGE_INTEGER = "9" * 5000  # beyond Python's 4,300-digit limit for int() of a string
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def errors(self) -> list[str]:
-        return self.stderr.splitlines()
-
-    @property
-    def usage_error(self) -> str:
-        """A usage error's text without the box rich draws around it, on one line."""
-        return " ".join(self.stderr.replace("│", " ").split())
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):
-    """Runs ``alscare ARGS...`` as the console script does, in this process."""
-
-    def run(*args: str) -> Run:
-        with pytest.raises(SystemExit) as exit_:
-            main(args)
-        out, err = capsys.readouterr()
-        code = exit_.value.code
-        return Run(code if isinstance(code, int) else 1, out, err)
-
-    return run
 
 
 def _process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

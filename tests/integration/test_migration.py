@@ -137,6 +137,7 @@ def test_migration_fills_the_listing_and_drops_the_v1_tables(at_0001: Database) 
         "alembic_version",
         "audit_events",
         "auth_sessions",
+        "cds_feedback",
         "idempotency_keys",
         "patient_revisions",
         "patients",

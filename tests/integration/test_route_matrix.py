@@ -60,10 +60,12 @@ EXPECTED: Final[dict[tuple[str, str], tuple[int, int, int, int]]] = {
     ("GET", "/api/v1/patients/{patient_id}/flowsheet"): ANY_ROLE_API,
     ("GET", "/api/v1/patients/{patient_id}/letter"): ANY_ROLE_API,
     ("GET", "/api/v1/worklist"): ANY_ROLE_API,
+    ("GET", "/api/v1/patients/{patient_id}/fhir"): ANY_ROLE_API,
     # the API: writing patients, clinicians and admins
     ("POST", "/api/v1/patients"): (401, 403, 422, 422),
     ("PATCH", "/api/v1/patients/{patient_id}"): (401, 403, 422, 422),
     ("PUT", "/api/v1/patients/{patient_id}"): (401, 403, 428, 428),
+    ("POST", "/api/v1/fhir/import"): (401, 403, 422, 422),  # the body is not a Bundle
     **{
         ("POST", f"/api/v1/patients/{{patient_id}}/{segment}"): (401, 403, 422, 422)
         for segment in (
@@ -92,6 +94,9 @@ EXPECTED: Final[dict[tuple[str, str], tuple[int, int, int, int]]] = {
     ("POST", "/login"): (303, 303, 303, 303),  # a correct login, in a fresh session
     ("POST", "/logout"): (303, 303, 303, 303),  # in a fresh session
     ("GET", "/topic"): PUBLIC,  # the knowledge base, no patient data
+    # SMART EHR launch: this server configures no EHR, so both answer "not configured"
+    ("GET", "/smart/launch"): (404, 404, 404, 404),
+    ("GET", "/smart/callback"): (404, 404, 404, 404),
     # pages: reading patients, any role
     ("GET", "/patients"): ANY_ROLE_PAGE,
     ("GET", "/patients/{patient_id}"): ANY_ROLE_PAGE,
@@ -120,6 +125,11 @@ EXPECTED: Final[dict[tuple[str, str], tuple[int, int, int, int]]] = {
     ("GET", "/audit"): (303, 403, 403, 200),
     ("GET", "/accounts"): (303, 403, 403, 200),
     ("POST", "/accounts/{username}/{action}"): (303, 403, 403, 422),  # a role change, no role
+    ("GET", "/cds-feedback"): (303, 403, 403, 200),
+    # CDS Hooks: discovery is public; calls need the EHR's signed JWT, never a session or token
+    ("GET", "/cds-services"): PUBLIC,
+    ("POST", "/cds-services/{service_id}"): (401, 401, 401, 401),
+    ("POST", "/cds-services/{service_id}/feedback"): (401, 401, 401, 401),
 }
 
 # Routes whose request ends the caller's session: each is sent in a session of its own.
@@ -134,6 +144,8 @@ PATHS: Final = {
         f"/patients/{PATIENT}/record/weights/0/remove"
     ),
     "/accounts/{username}/{action}": "/accounts/viewer/role",
+    "/cds-services/{service_id}": "/cds-services/alscare-patient-view",
+    "/cds-services/{service_id}/feedback": "/cds-services/alscare-patient-view/feedback",
 }
 # The form of page POSTs that need more than the CSRF token to be refused harmlessly.
 FORMS: Final = {

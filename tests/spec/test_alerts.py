@@ -11,7 +11,7 @@ import pytest
 from alscare import assess
 from alscare.knowledge import KnowledgeBase
 from alscare.schemas.assessment import Alert
-from alscare.schemas.vocabulary import AlertId, Severity
+from alscare.schemas.vocabulary import AlertId, Jurisdiction, Severity
 from tests.builders import make_record, make_record_v2, rating, signs
 from tests.spec.test_recommendations import (
     AS_OF,
@@ -251,6 +251,91 @@ def test_mimic_suspected_carries_the_differential_reasons(kb):
         "studies on 2025-01-10)"
     )
     assert "turner2013_mimics" in mimic.sources
+
+
+# --- drug_not_authorised (each drug's status entry in drugs.yaml, with its sources) ----------
+
+EDARAVONE = {"name": "Radicava ORS", "since": "2024-08-01"}
+
+
+def taking(
+    kb: KnowledgeBase, medication: dict[str, Any], jurisdiction: str | None
+) -> tuple[Alert, ...]:
+    """The alerts of a person with ALS taking ``medication``, in ``jurisdiction`` (None: not
+    recorded); record v2, so that a medication can end before the assessment date."""
+    fields = als(medications=[medication])
+    del fields["jurisdiction"]
+    if jurisdiction is not None:
+        fields["jurisdiction"] = jurisdiction
+    return assess(make_record_v2(**fields), as_of=AS_OF, kb=kb).alerts
+
+
+@pytest.mark.parametrize(
+    ("medication", "jurisdiction", "expected"),
+    [
+        (EDARAVONE, "EU", Severity.LOW),  # ema2019_edaravone_withdrawal: never authorised
+        (EDARAVONE, "US", None),  # fda2017_edaravone: authorised
+        (EDARAVONE, "JP", None),  # alstdi2017_edaravone_approvals: authorised
+        ({**EDARAVONE, "until": "2025-01-15"}, "EU", None),  # stopped before the assessment
+        ({**EDARAVONE, "since": "2025-03-10"}, "EU", None),  # started after the assessment
+        (EDARAVONE, None, None),  # jurisdiction not recorded: status unknown
+        (EDARAVONE, "AU", None),  # no status for AU in the knowledge base: unknown
+        ({"name": "Baclofen 10 mg"}, "EU", None),  # not a drug of drugs.yaml
+        (RILUZOLE, "EU", None),  # ema2021_rilutek_smpc: authorised
+        ({"name": "ION363"}, "EU", None),  # trials_only is not "not authorised"
+        ({"name": "Relyvrio"}, "US", Severity.LOW),  # amylyx2024_amx0035_withdrawal: withdrawn
+        ({"name": "Albrioza"}, "EU", Severity.LOW),  # amylyx2024_amx0035_withdrawal: refused
+        ({"name": "Nuedexta"}, "EU", Severity.LOW),  # ec2016_nuedexta_withdrawal: withdrawn
+        ({"name": "Nuedexta"}, "US", None),  # fda2010_nuedexta: authorised
+    ],
+)
+def test_drug_not_authorised_only_for_a_drug_taken_where_it_is_not(
+    kb, medication, jurisdiction, expected
+):
+    assert severity(taking(kb, medication, jurisdiction), "drug_not_authorised") == expected
+
+
+@pytest.mark.parametrize(
+    ("medication", "drug", "jurisdiction"),
+    [
+        (EDARAVONE, "edaravone", Jurisdiction.EU),
+        ({"name": "Relyvrio"}, "sodium_phenylbutyrate_taurursodiol", Jurisdiction.US),
+        ({"name": "Nuedexta"}, "dextromethorphan_quinidine", Jurisdiction.EU),
+    ],
+)
+def test_drug_not_authorised_states_the_status_and_cites_its_entry(
+    kb, medication, drug, jurisdiction
+):
+    raised = alert(taking(kb, medication, jurisdiction.value), "drug_not_authorised")
+    status = kb.treatment.drug(drug).status_in(jurisdiction)
+    assert raised is not None and status is not None
+    label = kb.treatment.drug(drug).label
+    words = status.status.replace("_", " ")
+    assert f"{label} in {jurisdiction.value}: {words}. {status.note}" in raised.because
+    assert raised.sources == status.source_ids
+    assert raised.verified is True
+
+
+def test_drug_not_authorised_edaravone_eu_cites_the_ema_withdrawal(kb):
+    raised = alert(taking(kb, EDARAVONE, "EU"), "drug_not_authorised")
+    assert raised is not None
+    assert raised.sources == ("ema2019_edaravone_withdrawal",)
+    assert raised.because == (
+        "Edaravone in the medication list ('Radicava ORS' since 2024-08-01)",
+        "Edaravone in EU: not authorised. The marketing application was withdrawn on 24 May "
+        "2019 after the CHMP's provisional view that it was not approvable; never authorised in "
+        "the EU, though not formally refused.",
+    )
+
+
+def test_drug_not_authorised_unverified_status_makes_the_alert_unverified(kb):
+    # drugs.yaml: edaravone's UK status is verified: false (UK status not checked).
+    status = kb.treatment.drug("edaravone").status_in(Jurisdiction.UK)
+    assert status is not None and status.verified is False
+    raised = alert(taking(kb, EDARAVONE, "UK"), "drug_not_authorised")
+    assert raised is not None and raised.severity == Severity.LOW
+    assert raised.verified is False
+    assert raised.sources == ("ema2019_edaravone_withdrawal",)
 
 
 # --- the alerts as a whole --------------------------------------------------------------------

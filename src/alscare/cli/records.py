@@ -33,11 +33,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,7 +45,6 @@ from alscare.cli.app import app
 from alscare.cli.batch import LineJob, LineResult, line_results, numbered_lines, usable_cores
 from alscare.cli.dates import parse_as_of
 from alscare.cli.inputs import (
-    INTERNAL_ERROR,
     Fault,
     Outcome,
     assessed,
@@ -55,15 +53,23 @@ from alscare.cli.inputs import (
     read_record,
     unchanged,
 )
+from alscare.cli.outputs import knowledge, reader_gone, record_json, write_file, write_out
 from alscare.cli.render import render_assessment
-from alscare.errors import AlscareError
-from alscare.knowledge import KnowledgeBase, default_knowledge
+from alscare.knowledge import KnowledgeBase
 from alscare.schemas.assessment import ASSESSMENT_SCHEMA, Assessment
 from alscare.schemas.patient import PATIENT_SCHEMA, PatientRecord
 from alscare.schemas.patient_v1 import PATIENT_SCHEMA_V1, PatientRecordV1
 from alscare.schemas.records import SCHEMAS
 
-__all__ = ["OutputFormat", "SchemaName", "assess", "schema", "upgrade", "validate"]
+__all__ = [
+    "OutputFormat",
+    "SchemaName",
+    "assess",
+    "load_record",
+    "schema",
+    "upgrade",
+    "validate",
+]
 
 _RECORD_FILES = "Patient record files (JSON, alscare.patient/v1 or v2); - is stdin."
 
@@ -82,15 +88,7 @@ class SchemaName(StrEnum):
     ASSESSMENT = "assessment"
 
 
-def _knowledge() -> KnowledgeBase:
-    try:
-        return default_knowledge()
-    except AlscareError as error:
-        typer.echo(f"alscare: the knowledge base is invalid: {error}", err=True)
-        raise typer.Exit(INTERNAL_ERROR) from None
-
-
-def _load(path: str, outcome: Outcome) -> PatientRecord | None:
+def load_record(path: str, outcome: Outcome) -> PatientRecord | None:
     """The record in a file, or None with its problems reported."""
     data = read_bytes(path)
     if isinstance(data, Fault):
@@ -176,11 +174,6 @@ def _schema_document(name: SchemaName, version: int | None) -> dict[str, Any]:
 # --- upgrade -------------------------------------------------------------------------------
 
 
-def _record_json(record: PatientRecord) -> str:
-    """The canonical v2 JSON text of a record."""
-    return json.dumps(record.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
-
-
 @app.command()
 def upgrade(
     records: Annotated[list[str], typer.Argument(help=_RECORD_FILES)],
@@ -198,42 +191,18 @@ def upgrade(
         raise typer.BadParameter("-o takes one record file", param_hint="'-o'")
     outcome = Outcome()
     for path in records:
-        record = _load(path, outcome)
+        record = load_record(path, outcome)
         if record is None:
             continue
         if output is None:
-            _write_out(_record_json(record), outcome.code)
+            write_out(record_json(record), outcome.code)
         else:
-            _write_file(output, _record_json(record))
+            write_file(output, record_json(record))
             typer.echo(f"wrote {output}")
     raise typer.Exit(outcome.code)
 
 
-def _write_file(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        typer.echo(f"{path}: cannot write ({error.strerror or error})", err=True)
-        raise typer.Exit(INTERNAL_ERROR) from None
-
-
-def _write_out(text: str, code: int) -> None:
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _reader_gone(code)
-
-
 # --- assess --------------------------------------------------------------------------------
-
-
-def _reader_gone(code: int) -> NoReturn:
-    """The reader of our output stopped (``| head``): stop quietly, as Unix tools do, with
-    the exit code of what was done so far."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
-    raise typer.Exit(code)
 
 
 class _Console(Console):
@@ -274,7 +243,7 @@ def _assess_files(paths: list[str], as_of: dt.date, printer: _Printer) -> None:
     text = printer.output is OutputFormat.TEXT
     outcome = printer.outcome
     for path in paths:
-        record = _load(path, outcome)
+        record = load_record(path, outcome)
         if record is None:
             continue
         done: Assessment | str | Fault = (
@@ -340,12 +309,12 @@ def assess(
         raise typer.BadParameter("--jobs needs --jsonl FILE", param_hint="'--jobs'")
     date = parse_as_of(as_of)
     outcome = Outcome()
-    printer = _Printer(output, _knowledge(), outcome)
+    printer = _Printer(output, knowledge(), outcome)
     try:
         if jsonl is not None:
             _assess_jsonl(jsonl, date, printer, jobs or usable_cores())
         else:
             _assess_files(records or [], date, printer)
     except BrokenPipeError:
-        _reader_gone(outcome.code)
+        reader_gone(outcome.code)
     raise typer.Exit(outcome.code)

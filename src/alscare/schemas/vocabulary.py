@@ -370,6 +370,7 @@ class AlertId(StrEnum):
     RESPIRATORY_REVIEW_OVERDUE = "respiratory_review_overdue"
     RAPID_PROGRESSION = "rapid_progression"
     MIMIC_SUSPECTED = "mimic_suspected"
+    DRUG_NOT_AUTHORISED = "drug_not_authorised"
 
 
 class Action(StrEnum):

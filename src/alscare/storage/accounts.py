@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from alscare.errors import NotFoundError
 from alscare.services import AccountError, require_role
-from alscare.storage.audit import AuditAction, record_event
+from alscare.storage.audit import AuditAction
 from alscare.storage.database import Database
 from alscare.storage.security import (
     Actor,
@@ -98,7 +98,7 @@ def set_active(database: Database, actor: Actor, username: str, active: bool) ->
             revoke_sessions(session, username, now)
         row.active = active
         action = AuditAction.ACCOUNT_ENABLED if active else AuditAction.ACCOUNT_DISABLED
-        _audit(session, actor, action, username, now)
+        actor.record(session, action, at=now, detail=username)
         return _account(row, _open_sessions(session, username, now))
 
 
@@ -111,7 +111,9 @@ def set_role(database: Database, actor: Actor, username: str, role: Role) -> Acc
         if role is not Role.ADMIN:
             _keep_an_admin(session, actor, row, f"make a {role}")
         before, row.role = row.role, role.value
-        _audit(session, actor, AuditAction.ROLE_CHANGED, f"{username}: {before} to {role}", now)
+        actor.record(
+            session, AuditAction.ROLE_CHANGED, at=now, detail=f"{username}: {before} to {role}"
+        )
         return _account(row, _open_sessions(session, username, now))
 
 
@@ -122,7 +124,7 @@ def require_password_change(database: Database, actor: Actor, username: str) -> 
     with database.transaction() as session:
         row = _row(session, username)
         row.must_change_password = True
-        _audit(session, actor, AuditAction.PASSWORD_CHANGE_REQUIRED, username, now)
+        actor.record(session, AuditAction.PASSWORD_CHANGE_REQUIRED, at=now, detail=username)
         return _account(row, _open_sessions(session, username, now))
 
 
@@ -156,7 +158,7 @@ def change_own_password(
         row.must_change_password = False
         revoke_sessions(session, user.username, now)
         actor = Actor.of(user, channel)
-        _audit(session, actor, AuditAction.PASSWORD_CHANGED, user.username, now)
+        actor.record(session, AuditAction.PASSWORD_CHANGED, at=now, detail=user.username)
         return user.model_copy(update={"must_change_password": False})
 
 
@@ -205,18 +207,4 @@ def _account(row: UserRow, open_sessions: int) -> Account:
         must_change_password=row.must_change_password,
         created_at=row.created_at,
         open_sessions=open_sessions,
-    )
-
-
-def _audit(
-    session: Session, actor: Actor, action: AuditAction, detail: str, now: dt.datetime
-) -> None:
-    record_event(
-        session,
-        at=now,
-        username=actor.username,
-        role=actor.role,
-        channel=actor.channel,
-        action=action,
-        detail=detail,
     )

@@ -349,3 +349,19 @@ def patient_listing(
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def patients_holding(session: Session, identifiers: Sequence[tuple[str, str]]) -> set[str]:
+    """The ids of the patients whose identity holds one of these (system, value) pairs."""
+    found: set[str] = set()
+    for system, value in identifiers:
+        number = f"{system} {value}"
+        pattern = "%" + _escape_like(number) + "%"
+        query = select(PatientRow.id, PatientRow.identifiers).where(
+            PatientRow.identifiers.like(pattern, escape="\\")
+        )
+        # LIKE narrows the rows; the exact pair is then matched in the "; "-joined text
+        found.update(
+            pid for pid, text in session.execute(query) if number in (text or "").split("; ")
+        )
+    return found

@@ -65,6 +65,7 @@ __all__ = [
     "password_problem",
     "revoke_sessions",
     "start_session",
+    "user_of",
     "username_problem",
 ]
 
@@ -135,6 +136,27 @@ class Actor:
     def of(cls, user: User, channel: Channel) -> Actor:
         return cls(username=user.username, role=user.role, channel=channel)
 
+    def record(
+        self,
+        session: Session,
+        action: AuditAction,
+        *,
+        at: dt.datetime,
+        patient_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Add the audit row of something this actor did to the session's transaction."""
+        record_event(
+            session,
+            at=at,
+            username=self.username,
+            role=self.role,
+            channel=self.channel,
+            action=action,
+            patient_id=patient_id,
+            detail=detail,
+        )
+
 
 class AuthenticationError(AlscareError):
     """Raised when a username/password or a session secret is not accepted."""
@@ -200,7 +222,8 @@ def _decoy_hash() -> str:
     return _hasher.hash("no account has this password")
 
 
-def _user(row: UserRow) -> User:
+def user_of(row: UserRow) -> User:
+    """The account a users row holds, as the app passes it around."""
     return User(
         id=row.id,
         username=row.username,
@@ -254,7 +277,7 @@ def authenticate(
         if row is not None and accepted:
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = hash_password(password)
-            return _user(row)
+            return user_of(row)
     raise AuthenticationError("invalid username or password")  # the failure is committed
 
 
@@ -345,7 +368,7 @@ def live_session_user(
         )
     if now >= row.expires_at:
         raise AuthenticationError("token expired")
-    return _user(account)
+    return user_of(account)
 
 
 def end_session(

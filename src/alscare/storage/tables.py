@@ -35,6 +35,7 @@ __all__ = [
     "AuditEventRow",
     "AuthSessionRow",
     "Base",
+    "CdsFeedbackRow",
     "IdempotencyKeyRow",
     "PatientRevisionRow",
     "PatientRow",
@@ -205,3 +206,25 @@ class AuditEventRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     patient_id: Mapped[str | None] = mapped_column(PATIENT_ID)
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CdsFeedbackRow(Base):
+    """What a clinician did with a CDS Hooks card in the EHR (``POST .../feedback``), as the EHR
+    reported it. Holds no patient data: the card's uuid, the outcome and the reason given."""
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome_known"),
+    )
+
+    id: Mapped[int] = mapped_column(AUDIT_KEY, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    card_uuid: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    override_system: Mapped[str | None] = mapped_column(String(500))
+    override_code: Mapped[str | None] = mapped_column(String(200))
+    override_display: Mapped[str | None] = mapped_column(String(500))
+    user_comment: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    client: Mapped[str] = mapped_column(String(500))  # the verified iss of the client's JWT
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)

@@ -116,6 +116,7 @@ _ERROR_MEANINGS: Final = {
     422: "invalid body or parameters: a list of {pointer, reason} in `problems`",
     428: "If-Match is missing",
     429: "too many failed logins, or too many at once: try again after `Retry-After` seconds",
+    502: "the FHIR server the request names could not be read: the problem names the query",
     503: "the database is busy or unreachable: try again after `Retry-After` seconds",
 }
 

@@ -51,15 +51,20 @@ from alscare.storage.security import AuthenticationError, LoginThrottledError
 from alscare.web.accounts import router as accounts_router
 from alscare.web.api import body_schemas
 from alscare.web.api import router as api_router
+from alscare.web.cds_hooks import BODY_LIMITS as CDS_HOOKS_BODY_LIMITS
+from alscare.web.cds_hooks import install_cds_hooks
+from alscare.web.cds_hooks import router as cds_hooks_router
 from alscare.web.clinic_api import router as clinic_api_router
 from alscare.web.corrections import router as corrections_router
 from alscare.web.docs import install_docs
+from alscare.web.fhir_api import router as fhir_api_router
 from alscare.web.history import router as history_router
 from alscare.web.letters import router as letters_router
 from alscare.web.login_guard import LoginGuard
 from alscare.web.pages import router as pages_router
 from alscare.web.preconditions import CHANGE_REASON_POINTER, PreconditionRequiredError, etag
 from alscare.web.session import install_session  # pages engineer: session cookie + CSRF
+from alscare.web.smart import router as smart_router
 from alscare.web.visit import router as visit_router
 from alscare.web.wording import router as wording_router
 
@@ -108,6 +113,9 @@ def create_app(
     app.include_router(corrections_router)
     app.include_router(history_router)
     app.include_router(accounts_router)
+    app.include_router(fhir_api_router)
+    app.include_router(cds_hooks_router)
+    app.include_router(smart_router)
     static = resources.files("alscare.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static), check_dir=False), name="static")
     install_docs(app)
@@ -119,6 +127,7 @@ def create_app(
     app.add_middleware(_LimitBody)  # outside the NUL check, which reads a form through it
     app.add_middleware(_NoStore)
     app.add_middleware(_CatchAll)
+    install_cds_hooks(app, settings)  # its CORS outermost, before every other check
     return app
 
 
@@ -168,6 +177,7 @@ _TITLES: Final = {
     428: "Precondition Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 
@@ -231,7 +241,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         if isinstance(error, _TooLarge):
             return _too_large(error.limit)
-        if not request.url.path.startswith("/api/"):
+        if not request.url.path.startswith(_JSON_PATHS):
             return await http_exception_handler(request, error)
         return problem(error.status_code, str(error.detail), headers=error.headers)
 
@@ -304,8 +314,15 @@ class _CatchAll:
                 await response(scope, receive, send)
 
 
-# The bulk import takes a list of whole records; every other body is one record or less.
-_BODY_LIMITS: Final = {"/api/v1/import": limits.MAX_IMPORT_BODY_BYTES}
+# The paths of the JSON APIs (alscare's own, CDS Hooks): their errors are problem documents.
+_JSON_PATHS: Final = ("/api/", "/cds-services")
+# The bulk import takes a list of whole records, a FHIR import or a CDS hook call a record as
+# FHIR (some ten times its JSON); every other body is one record or less.
+_BODY_LIMITS: Final = {
+    "/api/v1/import": limits.MAX_IMPORT_BODY_BYTES,
+    "/api/v1/fhir/import": limits.MAX_IMPORT_BODY_BYTES,
+    **CDS_HOOKS_BODY_LIMITS,
+}
 
 
 class _TooLarge(StarletteHTTPException):

@@ -7,7 +7,7 @@ Routes::
                                                                   button (web/pages.py)
 
 Both read the record and its assessment from one revision through
-:func:`alscare.services.patient_letter`, audited as an assessment ("letter as of DATE"), and
+:func:`alscare.services.record_and_assessment`, audited as an assessment ("letter as of DATE"), and
 answer the letter of :mod:`alscare.report` (the same as ``alscare report``). The letter names the
 patient, so it is never cached. Its HTML carries its own styles inline and no script: its
 Content-Security-Policy allows those styles and its inline charts, nothing else.
@@ -75,7 +75,9 @@ def letter_response(
     output: LetterFormat,
 ) -> Response:
     """The letter of a patient on ``as_of`` in the format asked for (audited)."""
-    record, assessment = services.patient_letter(database, actor, patient_id, as_of=as_of, kb=kb)
+    record, assessment = services.record_and_assessment(
+        database, actor, patient_id, as_of=as_of, kb=kb, purpose="letter"
+    )
     html = render_html(record, assessment, kb)
     body = render_pdf(html) if output is LetterFormat.PDF else html.encode("utf-8")
     disposition = f'inline; filename="letter-{record.id}-{as_of}.{output.value}"'
