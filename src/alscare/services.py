@@ -84,7 +84,7 @@ from alscare.schemas.patient import (
 )
 from alscare.schemas.records import parse_record
 from alscare.storage import history, repository
-from alscare.storage.audit import AuditAction, AuditEvent, audit_events, record_events
+from alscare.storage.audit import AuditAction, AuditEvent, audit_events
 from alscare.storage.cache import LruCache, model_bytes
 from alscare.storage.database import Database
 from alscare.storage.history import RevisionEntry
@@ -440,14 +440,11 @@ def list_patients(
         listing = repository.patient_listing(
             session, search=search, limit=max(1, min(limit, MAX_PAGE)), offset=max(0, offset)
         )
-        record_events(
+        actor.record_each(
             session,
+            AuditAction.LIST,
             (patient.id for patient in listing),
             at=now,
-            username=actor.username,
-            role=actor.role,
-            channel=actor.channel,
-            action=AuditAction.LIST,
             detail="patient list",
         )
     return listing
@@ -544,14 +541,11 @@ def assess_patients(
     kept = [one for one in assessed if shown is None or shown(one.assessment)]
     now = _now()
     with database.transaction() as session:
-        record_events(
+        actor.record_each(
             session,
+            AuditAction.LIST,
             (one.patient.id for one in kept),
             at=now,
-            username=actor.username,
-            role=actor.role,
-            channel=actor.channel,
-            action=AuditAction.LIST,
             detail=f"{purpose} as of {as_of}",
         )
     return kept
@@ -670,14 +664,11 @@ def _exported(
         for patient_id in patient_ids or ():
             if patient_id not in found:
                 raise _no_patient(patient_id)
-        record_events(
+        actor.record_each(
             session,
+            AuditAction.EXPORT,
             [record.id for record in records],
             at=now,
-            username=actor.username,
-            role=actor.role,
-            channel=actor.channel,
-            action=AuditAction.EXPORT,
             detail="record exported, de-identified" if deidentify else "record exported",
         )
     return [deidentified(record) for record in records] if deidentify else records
@@ -1115,16 +1106,7 @@ def _audit_each(
     detail: str,
     at: dt.datetime,
 ) -> None:
-    record_events(
-        session,
-        patient_ids,
-        at=at,
-        username=actor.username,
-        role=actor.role,
-        channel=actor.channel,
-        action=action,
-        detail=detail,
-    )
+    actor.record_each(session, action, patient_ids, at=at, detail=detail)
 
 
 def _import_batch(
@@ -1240,14 +1222,7 @@ def add_user(database: Database, actor: Actor, username: str, password: str, rol
     with database.transaction() as session:
         if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
             raise ConflictError(f"an account named {username!r} already exists")
-        row = UserRow(
-            username=username,
-            password_hash=password_hash,
-            role=role.value,
-            active=True,
-            failed_logins=0,
-            created_at=now,
-        )
+        row = UserRow.new(username, password_hash, role.value, now)
         with _taken(f"an account named {username!r} already exists"):
             session.add(row)
             session.flush()

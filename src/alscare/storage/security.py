@@ -25,6 +25,7 @@ import hashlib
 import math
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -37,7 +38,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from alscare.errors import AlscareError
-from alscare.storage.audit import AuditAction, record_event
+from alscare.storage.audit import AuditAction, record_event, record_events
 from alscare.storage.database import Database
 from alscare.storage.tables import AuthSessionRow, UserRow
 
@@ -146,14 +147,26 @@ class Actor:
         detail: str = "",
     ) -> None:
         """Add the audit row of something this actor did to the session's transaction."""
-        record_event(
+        self.record_each(session, action, [patient_id], at=at, detail=detail)
+
+    def record_each(
+        self,
+        session: Session,
+        action: AuditAction,
+        patient_ids: Iterable[str | None],
+        *,
+        at: dt.datetime,
+        detail: str = "",
+    ) -> None:
+        """One audit row per patient of something this actor did, in one statement."""
+        record_events(
             session,
+            patient_ids,
             at=at,
             username=self.username,
             role=self.role,
             channel=self.channel,
             action=action,
-            patient_id=patient_id,
             detail=detail,
         )
 

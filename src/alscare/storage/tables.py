@@ -148,6 +148,18 @@ class UserRow(Base):
     # Set by an admin's password reset: the next login must choose a new password.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    @classmethod
+    def new(cls, username: str, password_hash: str, role: str, at: dt.datetime) -> UserRow:
+        """A new, active account with no failed logins, made at ``at``."""
+        return cls(
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            active=True,
+            failed_logins=0,
+            created_at=at,
+        )
+
 
 class AuthSessionRow(Base):
     """A page session or an API token, held on the server so that it can be ended.

@@ -274,14 +274,7 @@ def _ehr_account(database: Database, base: str, ehr: SmartEhr, user: smart.EhrUs
     now = dt.datetime.now(dt.UTC)
     try:
         with database.transaction() as session:
-            row = UserRow(
-                username=username,
-                password_hash=unusable,
-                role=ehr.role,
-                active=True,
-                failed_logins=0,
-                created_at=now,
-            )
+            row = UserRow.new(username, unusable, ehr.role, now)
             session.add(row)
             session.flush()
             record_event(
