@@ -21,7 +21,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
 from alscare.cohort.engines import duckdb_query
-from alscare.cohort.inputs import InputError, SourceItem
+from alscare.cohort.inputs import InputError, SourceItem, source_items
 from alscare.cohort.rows import rows_table
 from alscare.cohort.run import RowJob, RowResult, row_result
 from alscare.cohort.spark import (
@@ -327,6 +327,13 @@ def test_lake_records_on_the_engine_give_the_rows_of_the_records(
     results = list(engine.results(iter(items), RowJob(AS_OF)))
     assert results == [row_result(item, AS_OF, kb) for item in items]
     assert [result.row is not None for result in results] == [True] * 6 + [False] * 2
+
+
+def test_a_lake_table_is_an_input_of_the_cohort_run(lake: str, spark: SparkSession) -> None:
+    # source_items reads a lake URI through Spark (the session this module already started)
+    refs = [item.ref for item in source_items([lake])]
+    assert refs == [ref for ref, _, _ in lake_records(lake, spark=spark)]
+    assert [item.index for item in source_items([lake])] == list(range(8))
 
 
 def test_lake_records_of_a_table_without_a_record_column_are_refused(
