@@ -19,7 +19,7 @@ mean), as a clinician reading the page makes, and so a load the server can keep 
 
 For each backend it makes a fresh database (a SQLite file in a temporary directory; a new
 schema in the PostgreSQL ``test`` database at 127.0.0.1:5432, dropped afterwards), stores the
-example records and a synthetic cohort (bench/cohort.py) through the services, and starts the
+example records and a synthetic cohort (alscare.cohort.synth) through the services, and starts the
 real server as a process (``alscare serve``, ``--workers`` processes, production mode). A
 minimal asyncio client logs in once (a bearer token and a page session), warms up, then sends
 a bounded number of requests from ``--clients`` concurrent connections and stops by itself
@@ -48,22 +48,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: make ``bench.cohort`` importable
-
-from bench.cohort import AS_OF, cohort_records  # noqa: E402
-
-from alscare import parse_record  # noqa: E402
-from alscare.demo import demo_records  # noqa: E402
-from alscare.services import add_user, import_records  # noqa: E402
-from alscare.storage.database import Database  # noqa: E402
-from alscare.storage.security import Actor, Channel, Role  # noqa: E402
+from alscare import parse_record
+from alscare.cohort.synth import AS_OF, cohort_records
+from alscare.demo import demo_records
+from alscare.services import add_user, import_records
+from alscare.storage.database import Database
+from alscare.storage.security import Actor, Channel, Role
 
 POSTGRES = os.environ.get("ALSCARE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-long-enough-for-production-0123"

@@ -1,626 +1,162 @@
-"""A deterministic synthetic cohort of realistic patient records for benchmarks: longitudinal
-record v2 dicts (``cohort_records_v2``, what the benchmarks use) and record v1 dicts
-(``cohort_records``, for the upgrade path).
+"""Cohort benchmark: ``alscare cohort run`` on synthetic cohorts, engine by engine.
 
-Each patient is drawn from its own ``random.Random`` seeded with ``(seed, index)``, so patient
-``i`` is the same whatever the cohort size. The records are plausible rather than clinically
-calibrated: symptom onset 3 months to 6 years before ``as_of``; a diagnosis 3-30 months after
-onset (most patients); clinic visits about every 3 months from diagnosis, at which the ALSFRS-R
-falls at the patient's own rate (items only ever fall, starting in the onset region), FVC, SNIP
-and weight decline, and NIV or a gastrostomy start when breathing or swallowing fail; plus an
-examination, EMG, tests, genetics, medications, riluzole laboratory monitoring, cognition and
-care flags. Every jurisdiction appears; a few records hold entries dated after ``as_of`` (which
-the engine must ignore) and a few carry red flags for the differential.
+    .venv/bin/python bench/cohort.py                          # 10,000 and 100,000 records
+    .venv/bin/python bench/cohort.py --sizes 10000 --engines duckdb,local
+    .venv/bin/python bench/cohort.py --sizes 1000000 --engines local   # about half an hour
 
-The v2 cohort follows each patient visit by visit: an examination at every visit (signs appear
-as regions become involved), an EMG study, dated findings, NIV and gastrostomy offered, declined
-or started, cognitive screens, care events, drugs that are stopped, and a few deaths.
-
-    >>> records = cohort_records_v2(100)         # list of JSON-ready dicts
-    >>> python bench/cohort.py 1000 > cohort.jsonl
+For each size it writes one synthetic cohort (``alscare cohort synth``, records v2) and runs
+``alscare cohort run`` on it once per engine, each in a fresh process, as a user would: input
+read, every record assessed, ``assessments.parquet``, ``summary.json`` and ``report.html``
+written. Each line prints the wall time, records per second, records per second per core (the
+run's processes or Spark's local[N] cores), and the peak memory of the largest process of the
+run (the CLI, a worker, or Spark's JVM), with the run's start-up time measured on a 100-record
+cohort. At the end, the time a cluster of N cores would take for 1,000,000 records, projected
+from the best per-core rate (the per-patient function is independent per record, so it scales
+with cores; start-up and the aggregation are added once).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
-import random
+import os
+import shutil
+import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = [
-    "AS_OF",
-    "JURISDICTIONS",
-    "SEED",
-    "cohort_records",
-    "cohort_records_v2",
-    "patient_record",
-    "patient_record_v2",
-]
+from alscare.cohort.synth import AS_OF, SEED, synthetic_cohort, write_jsonl
 
-AS_OF = dt.date(2025, 2, 1)
-SEED = 20250201
-JURISDICTIONS = ("US", "EU", "UK", "CA", "JP", "AU", "OTHER")
-
-_ITEMS = {
-    "bulbar": ("speech", "salivation", "swallowing"),
-    "arm": ("handwriting", "cutting_food", "dressing_hygiene"),
-    "leg": ("turning_in_bed", "walking", "climbing_stairs"),
-    "breathing": ("dyspnea", "orthopnea", "respiratory_insufficiency"),
+# Each run as a child of this small program, so that its peak memory is that run's alone.
+_MEASURED = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+if done.returncode not in (0, 2):
+    sys.stderr.write(done.stderr.decode("utf-8", "replace")[-2000:])
+    raise SystemExit(done.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+_ENGINES = {  # name: (engine, jobs, cores used)
+    "duckdb": ("duckdb", 1, 1),
+    "local[2]": ("local", 2, 2),
+    "spark local[1]": ("spark", 1, 1),
+    "spark local[2]": ("spark", 2, 2),
 }
-_ONSET_SITES = (
-    ("cervical", 35),
-    ("lumbosacral", 30),
-    ("bulbar", 28),
-    ("respiratory", 3),
-    ("thoracic", 2),
-    ("generalized", 1),
-    ("cognitive", 1),
-)
-_ONSET_GROUP = {
-    "cervical": "arm",
-    "lumbosacral": "leg",
-    "bulbar": "bulbar",
-    "respiratory": "breathing",
-    "thoracic": "leg",
-    "generalized": "arm",
-    "cognitive": "bulbar",
-}
-_GROUP_REGION = {"bulbar": "bulbar", "arm": "cervical", "leg": "lumbosacral"}
-_ONSET_FINDINGS = {
-    "arm": (("upper_extremity_weakness", "cervical"), ("muscle_atrophy", "cervical")),
-    "leg": (("foot_drop", "lumbosacral"), ("difficulty_rising_climbing", "lumbosacral")),
-    "bulbar": (
-        ("slurred_nasal_speech", "bulbar"),
-        ("choking_on_liquids", "bulbar"),
-        ("tongue_fasciculations", "bulbar"),
-    ),
-    "breathing": (("dyspnea", None), ("orthopnea", None)),
-}
-_RED_FLAGS = (
-    "sensory_loss",
-    "sphincter_dysfunction",
-    "ptosis",
-    "fatigable_weakness",
-    "nerve_territory_weakness",
-    "neck_pain_radicular",
-    "gynecomastia",
-)
-_RISK_FACTORS = (
-    "military_service",
-    "cigarette_smoking",
-    "agricultural_chemical_exposure",
-    "lead_exposure",
-    "professional_athletic_activity",
-)
-_SYMPTOMS = (
-    "orthopnea",
-    "morning_headache",
-    "daytime_somnolence",
-    "unrefreshing_sleep",
-    "poor_concentration",
-    "dyspnea_on_exertion",
-)
-_SYMPTOMATIC_DRUGS = ("baclofen", "glycopyrronium", "amitriptyline", "mexiletine", "sertraline")
+_STARTUP_RECORDS = 100
+_PROJECTED_RECORDS = 1_000_000
+_CLUSTER_CORES = (16, 64, 256)
 
 
-@dataclass
-class _Course:
-    """One patient's disease course, from which every dated entry is drawn."""
+@dataclass(frozen=True)
+class Timing:
+    engine: str
+    records: int
+    seconds: float
+    cores: int
+    peak_mb: float
+    startup: float
 
-    rng: random.Random
-    onset: dt.date
-    as_of: dt.date
-    rate: float  # ALSFRS-R points lost per month
-    onset_group: str
-    group_start: dict[str, float]  # months after onset each item group starts to fall
-    items: dict[str, int] = field(default_factory=dict)
-    fvc_baseline: float = 95.0
-    snip_baseline: float = 80.0
-
-    def months(self, day: dt.date) -> float:
-        return (day - self.onset).days / 30.4375
-
-    def involved(self, group: str, day: dt.date) -> bool:
-        return self.months(day) >= self.group_start[group]
+    @property
+    def per_core(self) -> float:
+        """Records per second per core, less the run's fixed start-up."""
+        return self.records / max(self.seconds - self.startup, 1e-9) / self.cores
 
 
-def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
-    names, weights = zip(*choices, strict=True)
-    return rng.choices(names, weights=weights)[0]
-
-
-def _days(n: float) -> dt.timedelta:
-    return dt.timedelta(days=round(n))
-
-
-def _clamp(value: float, low: float, high: float) -> float:
-    return max(low, min(high, value))
-
-
-def _visits(course: _Course, first: dt.date) -> Iterator[dt.date]:
-    """Clinic visits about every three months from ``first``, one sometimes after as_of."""
-    day = first
-    while day <= course.as_of:
-        yield day
-        day += _days(course.rng.gauss(91, 15))
-    if course.rng.random() < 0.05:
-        yield day  # a visit already entered for after the assessment date
-
-
-def _rate_alsfrs_r(course: _Course, day: dt.date, niv: bool) -> dict[str, int]:
-    """Lower items until the total matches the expected loss; items never rise."""
-    rng = course.rng
-    target = round(48 - course.rate * course.months(day) + rng.gauss(0, 1.5))
-    target = int(_clamp(target, 2, 48))
-    weights = {
-        group: (4 if group == course.onset_group else 1) if course.involved(group, day) else 0
-        for group in _ITEMS
-    }
-    while sum(course.items.values()) > target:
-        open_groups = [
-            g for g in _ITEMS if weights[g] and any(course.items[i] > 0 for i in _ITEMS[g])
-        ]
-        if not open_groups:
-            break
-        group = rng.choices(open_groups, weights=[weights[g] for g in open_groups])[0]
-        item = rng.choice([i for i in _ITEMS[group] if course.items[i] > 0])
-        course.items[item] -= 1
-    if niv:
-        course.items["respiratory_insufficiency"] = min(
-            course.items["respiratory_insufficiency"], 3
-        )
-    return dict(course.items)
-
-
-def _respiratory(course: _Course, day: dt.date) -> dict[str, Any]:
-    rng = course.rng
-    since = max(0.0, course.months(day) - course.group_start["breathing"] / 2)
-    fvc = _clamp(course.fvc_baseline - course.rate * 2.2 * since + rng.gauss(0, 4), 12, 130)
-    entry: dict[str, Any] = {
-        "date": str(day),
-        "fvc_percent_predicted": round(fvc),
-        "position": "sitting",
-    }
-    if rng.random() < 0.7:
-        snip = course.snip_baseline - course.rate * 1.8 * since + rng.gauss(0, 5)
-        entry["snip_cmh2o"] = round(_clamp(snip, 5, 140))
-    if rng.random() < 0.2:
-        entry["supine_fvc_percent_predicted"] = round(_clamp(fvc - rng.uniform(3, 20), 8, 130))
-    if rng.random() < 0.3:
-        entry["peak_cough_flow_l_min"] = round(_clamp(fvc * 4 + rng.gauss(0, 40), 60, 700))
-    if fvc < 60 and rng.random() < 0.4:
-        entry["paco2_kpa"] = round(rng.gauss(6.2 if fvc < 45 else 5.5, 0.4), 1)
-    if rng.random() < 0.1:
-        entry["nocturnal_spo2_below_90_percent_time"] = round(rng.uniform(0, 20), 1)
-    if fvc < 80:
-        entry["symptoms"] = sorted(rng.sample(_SYMPTOMS, k=rng.randint(0, 3)))
-    return entry
-
-
-def _findings(course: _Course) -> list[dict[str, Any]]:
-    rng = course.rng
-    findings: list[dict[str, Any]] = []
-    for finding, region in _ONSET_FINDINGS[course.onset_group]:
-        entry: dict[str, Any] = {"id": finding, "present": True}
-        if region:
-            entry["region"] = region
-        if finding == "upper_extremity_weakness":
-            entry["side"] = rng.choice(("left", "right"))
-        findings.append(entry)
-    if rng.random() < 0.6:
-        findings.append({"id": "fasciculations", "present": True})
-    if rng.random() < 0.4:
-        findings.append({"id": "painful_muscle_spasms", "present": True})
-    if rng.random() < 0.3:
-        findings.append({"id": "hyperreflexia", "present": True, "region": "lumbosacral"})
-    red_flag = rng.choice(_RED_FLAGS) if rng.random() < 0.06 else None
-    findings.append({"id": "sensory_loss", "present": red_flag == "sensory_loss"})
-    findings.append({"id": "sphincter_dysfunction", "present": red_flag == "sphincter_dysfunction"})
-    if red_flag and red_flag not in ("sensory_loss", "sphincter_dysfunction"):
-        findings.append({"id": red_flag, "present": True})
-    return findings
-
-
-def _exam(course: _Course, day: dt.date) -> dict[str, Any]:
-    rng = course.rng
-    exam: dict[str, Any] = {}
-    for group, region in (*_GROUP_REGION.items(), ("leg", "thoracic")):
-        if rng.random() < 0.08:
-            exam[region] = None  # not examined
-            continue
-        involved = course.involved(group, day) and (region != "thoracic" or rng.random() < 0.4)
-        signs: dict[str, bool] = {}
-        if involved:
-            signs |= {"weakness": True, "wasting": rng.random() < 0.8}
-            signs["fasciculations"] = rng.random() < 0.7
-        if rng.random() < (0.65 if involved else 0.2):
-            signs["hyperreflexia"] = True
-            if rng.random() < 0.5:
-                signs["pathological_reflexes"] = True
-            if region == "lumbosacral" and rng.random() < 0.5:
-                signs["spasticity"] = True
-        exam[region] = signs
-    return exam
-
-
-def _emg(course: _Course, day: dt.date) -> dict[str, Any]:
-    rng = course.rng
-    regions: dict[str, Any] = {}
-    for group, region in (*_GROUP_REGION.items(), ("leg", "thoracic")):
-        affected = course.involved(group, day) or rng.random() < 0.35
-        needed = 1 if region in ("bulbar", "thoracic") else 2
-        regions[region] = {
-            "chronic_neurogenic": affected,
-            "active_denervation": affected and rng.random() < 0.85,
-            "fasciculation_potentials": affected and rng.random() < 0.7,
-            "muscles": rng.randint(needed, needed + 3) if affected else 0,
-        }
-    block = rng.random() < 0.03
-    emg: dict[str, Any] = {
-        "date": str(day),
-        "regions": regions,
-        "motor_conduction_block": block,
-        "sensory_conduction_abnormal": rng.random() < 0.04,
-        "myopathic_units": False,
-    }
-    if course.onset_group == "bulbar" or rng.random() < 0.1:
-        emg["rns_decrement"] = rng.random() < 0.3
-    return emg
-
-
-def _tests(course: _Course, day: dt.date) -> list[dict[str, Any]]:
-    rng = course.rng
-    drawn = str(day - _days(rng.uniform(7, 60)))
-    tests: list[dict[str, Any]] = [
-        {
-            "id": "vitamin_b12",
-            "date": drawn,
-            "value": round(_clamp(rng.gauss(420, 130), 90, 1500)),
-            "unit": "pg/mL",
-        },
-        {
-            "id": "creatine_kinase",
-            "date": drawn,
-            "value": round(_clamp(rng.gauss(260, 160), 25, 2500)),
-            "unit": "U/L",
-            "upper_limit": 200,
-        },
-        {"id": "thyroid_function", "date": drawn, "result": "normal"},
-        {"id": "calcium_pth", "date": drawn, "result": "normal"},
-    ]
-    if rng.random() < 0.85:
-        abnormal = rng.random() < 0.05
-        mri: dict[str, Any] = {"id": "mri_brain_spine", "date": drawn}
-        mri["result"] = "abnormal" if abnormal else "normal"
-        if abnormal:
-            mri["finding"] = "degenerative cervical canal narrowing without cord compression"
-        tests.append(mri)
-    if course.onset_group == "arm" or rng.random() < 0.3:
-        result = "positive" if rng.random() < 0.03 else "negative"
-        tests.append({"id": "anti_gm1_antibodies", "date": drawn, "result": result})
-    if course.onset_group == "bulbar" and rng.random() < 0.7:
-        tests.append({"id": "achr_musk_antibodies", "date": drawn, "result": "negative"})
-    if rng.random() < 0.1:
-        tests.append({"id": "hiv_test", "date": drawn, "result": "negative"})
-    return tests
-
-
-def _genetics(rng: random.Random) -> list[dict[str, Any]]:
-    if rng.random() < 0.45:
-        return []
-    draw = rng.random()
-    c9 = "pathogenic" if draw < 0.08 else "negative"
-    sod1 = "pathogenic" if 0.08 <= draw < 0.1 else ("vus" if draw > 0.98 else "negative")
-    results = [{"gene": "C9orf72", "result": c9}, {"gene": "SOD1", "result": sod1}]
-    if sod1 == "pathogenic":
-        results[1]["variant"] = rng.choice(("p.Ala5Val", "p.Asp91Ala", "p.Gly94Ala"))
-    if rng.random() < 0.5:
-        results += [{"gene": "FUS", "result": "negative"}, {"gene": "TARDBP", "result": "negative"}]
-    return results
-
-
-def _medications(
-    course: _Course, diagnosis: dt.date | None, jurisdiction: str, sod1: bool
-) -> list[dict[str, Any]]:
-    rng = course.rng
-    if diagnosis is None:
-        return []
-    medications: list[dict[str, Any]] = []
-    if rng.random() < 0.85:
-        riluzole: dict[str, Any] = {
-            "name": "riluzole",
-            "since": str(diagnosis + _days(rng.uniform(0, 45))),
-        }
-        if rng.random() < 0.05:
-            riluzole["until"] = str(diagnosis + _days(rng.uniform(60, 400)))
-        medications.append(riluzole)
-    if jurisdiction in ("US", "JP", "CA") and rng.random() < 0.15:
-        medications.append(
-            {"name": "edaravone", "since": str(diagnosis + _days(rng.uniform(30, 200)))}
-        )
-    if sod1 and jurisdiction in ("US", "EU", "UK"):
-        medications.append(
-            {"name": "tofersen", "since": str(diagnosis + _days(rng.uniform(30, 120)))}
-        )
-    for drug in _SYMPTOMATIC_DRUGS:
-        if rng.random() < 0.12:
-            medications.append({"name": drug, "since": str(diagnosis + _days(rng.uniform(0, 500)))})
-    return medications
-
-
-def _labs(course: _Course, visits: list[dt.date], medications: list[dict[str, Any]]) -> list[Any]:
-    rng = course.rng
-    if not any(m["name"] == "riluzole" for m in medications):
-        return []
-    labs: list[dict[str, Any]] = []
-    for day in visits:
-        raised = rng.random() < 0.05
-        alt = rng.uniform(80, 240) if raised else _clamp(rng.gauss(28, 10), 6, 120)
-        labs.append(
-            {"id": "alt", "date": str(day), "value": round(alt), "unit": "U/L", "upper_limit": 40}
-        )
-        if rng.random() < 0.5:
-            neutrophils = round(_clamp(rng.gauss(4.2, 1.3), 0.4, 12), 1)
-            labs.append(
-                {"id": "neutrophils", "date": str(day), "value": neutrophils, "unit": "10^9/L"}
-            )
-    return labs
-
-
-def patient_record(index: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> dict[str, Any]:
-    """Patient ``index`` of the cohort as a JSON-ready record v1 dict."""
-    rng = random.Random(f"{seed}-{index}")
-    sex = _weighted(rng, (("male", 57), ("female", 41), ("other", 1), ("unknown", 1)))
-    jurisdiction = JURISDICTIONS[index % len(JURISDICTIONS)]
-    onset = as_of - _days(rng.uniform(3, 72) * 30.4375)
-    age_at_onset = _clamp(rng.gauss(60, 11), 22, 88)
-    birth = onset - _days(age_at_onset * 365.25)
-    site = _weighted(rng, _ONSET_SITES)
-    onset_group = _ONSET_GROUP[site]
-    group_start = {group: rng.uniform(2, 20) for group in _ITEMS}
-    group_start[onset_group] = 0.0
-    group_start["breathing"] = max(group_start["breathing"], rng.uniform(6, 30))
-    if site == "respiratory":
-        group_start["breathing"] = 0.0
-    course = _Course(
-        rng=rng,
-        onset=onset,
-        as_of=as_of,
-        rate=_clamp(rng.lognormvariate(-0.5, 0.6), 0.08, 4.0),
-        onset_group=onset_group,
-        group_start=group_start,
-        items={item: 4 for items in _ITEMS.values() for item in items},
-        fvc_baseline=_clamp(rng.gauss(96, 11), 60, 125),
-        snip_baseline=_clamp(rng.gauss(82 if sex == "male" else 70, 15), 30, 140),
+def _run(engine: str, source: Path, out: Path, as_of: dt.date) -> tuple[float, float]:
+    """Wall seconds and peak megabytes of one ``alscare cohort run``."""
+    name, jobs, _ = _ENGINES[engine]
+    command = [sys.executable, "-m", "alscare", "cohort", "run", str(source)]
+    command += ["--as-of", as_of.isoformat(), "-o", str(out), "--engine", name]
+    command += ["--jobs", str(jobs)]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *command], capture_output=True, text=True, check=False
     )
-    diagnosed = rng.random() < 0.92
-    diagnosis = onset + _days(rng.uniform(3, 30) * 30.4375) if diagnosed else None
-    if diagnosis and diagnosis > as_of and rng.random() < 0.9:
-        diagnosis = None  # not yet diagnosed on as_of (a few keep a later date, to be ignored)
-    first_visit = diagnosis or onset + _days(rng.uniform(3, 12) * 30.4375)
-    visits = list(_visits(course, min(first_visit, as_of)))
-
-    record: dict[str, Any] = {
-        "schema": "alscare.patient/v1",
-        "id": f"B-{index:05d}",
-        "sex": sex,
-        "jurisdiction": jurisdiction,
-        "symptom_onset": {"date": str(onset), "site": site},
-        "progressive": True if rng.random() < 0.95 else None,
-        "findings": _findings(course),
-        "family_history": {"als": rng.random() < 0.07, "ftd": rng.random() < 0.04},
-        "risk_factors": sorted(f for f in _RISK_FACTORS if rng.random() < 0.12),
-    }
-    if rng.random() < 0.9:
-        record["birth_date"] = str(birth)
-    else:
-        record["age_years"] = int((as_of - birth).days / 365.25)
-    if rng.random() < 0.9:
-        record["height_cm"] = round(rng.gauss(176 if sex == "male" else 163, 7))
-    if diagnosis is not None:
-        record["diagnosis_date"] = str(diagnosis)
-    record["exam"] = _exam(course, visits[0])
-    if rng.random() < 0.75:
-        record["emg"] = _emg(course, visits[0] - _days(rng.uniform(5, 40)))
-    record["tests"] = _tests(course, visits[0])
-    record["genetics"] = _genetics(rng)
-    sod1 = any(g["gene"] == "SOD1" and g["result"] == "pathogenic" for g in record["genetics"])
-
-    premorbid = _clamp(rng.gauss(80 if sex == "male" else 66, 11), 42, 140)
-    record["premorbid_weight_kg"] = round(premorbid, 1)
-    niv_since: dt.date | None = None
-    gastrostomy_since: dt.date | None = None
-    ratings, respiratory, weights = [], [], []
-    for day in visits:
-        breathing = _respiratory(course, day)
-        fvc = breathing["fvc_percent_predicted"]
-        if niv_since is None and (fvc < 50 or (fvc < 75 and breathing.get("symptoms"))):
-            niv_since = day if rng.random() < 0.7 else None
-        items = _rate_alsfrs_r(course, day, niv=niv_since is not None)
-        if gastrostomy_since is None and items["swallowing"] <= 1 and rng.random() < 0.6:
-            gastrostomy_since = day
-        rating: dict[str, Any] = {"date": str(day), "items": items}
-        rating["gastrostomy"] = gastrostomy_since is not None
-        ratings.append(rating)
-        respiratory.append(breathing)
-        lost = min(0.3, course.rate * 0.01 * course.months(day) * rng.uniform(0.5, 1.5))
-        weights.append({"date": str(day), "kg": round(premorbid * (1 - lost), 1)})
-    record["alsfrs_r"] = ratings
-    record["respiratory"] = respiratory
-    record["weights"] = weights
-    if rng.random() < 0.7:
-        ftd = rng.random() < 0.08
-        ecas = round(_clamp(rng.gauss(92 if ftd else 110, 12), 20, 136))
-        record["cognition"] = {
-            "ftd": ftd,
-            "ecas_total": ecas,
-            "behaviour_change": ftd or rng.random() < 0.1,
-            "date": str(visits[0]),
-        }
-    record["medications"] = _medications(course, diagnosis, jurisdiction, sod1)
-    record["labs"] = _labs(course, visits, record["medications"])
-    interventions: dict[str, Any] = {}
-    if niv_since is not None:
-        interventions["niv"] = {
-            "since": str(niv_since),
-            "hours_per_day": rng.choice((8, 10, 12, 16)),
-        }
-    elif rng.random() < 0.03:
-        interventions["niv"] = {"declined": True}
-    if gastrostomy_since is not None:
-        interventions["gastrostomy"] = {"since": str(gastrostomy_since)}
-    if niv_since is not None and rng.random() < 0.02:
-        interventions["tracheostomy"] = {"since": str(visits[-1])}
-    if interventions:
-        record["interventions"] = interventions
-    record["care"] = {
-        "advance_care_plan": rng.random() < 0.35,
-        "palliative_care_referral": rng.random() < 0.25,
-        "multidisciplinary_clinic": rng.random() < 0.8,
-    }
-    return record
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{engine} failed: {done.stderr.strip()}")
+    shutil.rmtree(out)
+    return seconds, int(done.stdout.strip()) / 1024  # ru_maxrss is in kilobytes on Linux
 
 
-def cohort_records(count: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> list[dict[str, Any]]:
-    """The first ``count`` patients of the cohort, as records v1."""
-    return [patient_record(index, seed=seed, as_of=as_of) for index in range(count)]
+def _cohort(folder: Path, records: int, seed: int, as_of: dt.date) -> Path:
+    path = folder / f"cohort-{records}.jsonl"
+    start = time.perf_counter()
+    write_jsonl(synthetic_cohort(records, seed=seed, as_of=as_of), path)
+    size = path.stat().st_size / 1e6
+    print(
+        f"  {records:,} records v2 written in {time.perf_counter() - start:.1f} s ({size:,.0f} MB)"
+    )
+    return path
 
 
-def patient_record_v2(index: int, *, seed: int = SEED, as_of: dt.date = AS_OF) -> dict[str, Any]:
-    """Patient ``index`` of the cohort as a JSON-ready longitudinal record v2 dict.
-
-    The patient's course is the one of :func:`patient_record` (same seed, same ratings and
-    breathing tests); what v2 can hold beyond v1 is drawn from a second generator, so it never
-    shifts the v1 draws: an examination at every visit, dated findings and screens, intervention
-    events, care events, a stopped drug and, for a few, death.
-    """
-    record = patient_record(index, seed=seed, as_of=as_of)
-    rng = random.Random(f"{seed}-{index}-v2")
-    visits = [dt.date.fromisoformat(rating["date"]) for rating in record["alsfrs_r"]]
-    first = visits[0]
-    course = _course_of(record, rng, as_of)
-    v2: dict[str, Any] = {
-        **{key: value for key, value in record.items() if key not in _V1_ONLY},
-        "schema": "alscare.patient/v2",
-        "findings": [{**finding, "date": str(first)} for finding in record["findings"]],
-        "examinations": _examinations(course, visits),
-        "alsfrs_r": record["alsfrs_r"],
-    }
-    if "emg" in record:
-        v2["emg_studies"] = [record["emg"]]
-    if "age_years" in record:
-        v2["age_on"] = str(as_of)
-    if "cognition" in record:
-        v2["cognition"] = _screens(record["cognition"], visits, rng)
-    v2["interventions"] = _intervention_events(record, rng)
-    v2["care"] = _care_events(record["care"], visits, rng)
-    v2["medications"] = _stopped_sometimes(record["medications"], rng)
-    if rng.random() < 0.03:
-        v2["death"] = {"date": str(_latest_date(v2) + _days(rng.uniform(10, 60)))}
-    return v2
+def _line(timing: Timing) -> None:
+    rate = timing.records / timing.seconds
+    print(
+        f"  {timing.engine:<16} {timing.records:>9,} {timing.seconds:9.1f} s {rate:9,.0f} /s"
+        f" {timing.per_core:9,.0f} /s/core {timing.peak_mb:8,.0f} MB"
+        f"   start-up {timing.startup:.1f} s"
+    )
 
 
-def _latest_date(data: Any) -> dt.date:
-    """The latest date anywhere in JSON-ready data (death comes after all of them)."""
-    if isinstance(data, dict):
-        found = [_latest_date(value) for value in data.values()]
-    elif isinstance(data, list):
-        found = [_latest_date(item) for item in data]
-    elif isinstance(data, str) and len(data) == 10 and data[4] == "-" and data[7] == "-":
-        return dt.date.fromisoformat(data)
-    else:
-        return dt.date.min
-    return max(found, default=dt.date.min)
+def _projection(timings: Sequence[Timing]) -> None:
+    best = max(timings, key=lambda timing: timing.per_core)
+    spark = [timing for timing in timings if timing.engine.startswith("spark")]
+    fixed = max((timing.startup for timing in spark), default=best.startup)
+    print(f"\n{_PROJECTED_RECORDS:,} records, from {best.engine}'s {best.per_core:,.0f} /s/core")
+    print(f"  this machine, 2 cores: {_minutes(_PROJECTED_RECORDS / best.per_core / 2)}")
+    for cores in _CLUSTER_CORES:
+        seconds = fixed + _PROJECTED_RECORDS / best.per_core / cores
+        print(f"  a cluster of {cores} cores (Spark start-up {fixed:.0f} s): {_minutes(seconds)}")
 
 
-_V1_ONLY = ("exam", "emg", "cognition", "interventions", "care")
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min ({seconds:,.0f} s)"
 
 
-def _examinations(course: _Course, visits: list[dt.date]) -> list[dict[str, Any]]:
-    """An examination at every visit that examined at least one region."""
-    examinations = [{"date": str(day), "regions": _exam(course, day)} for day in visits]
-    return [e for e in examinations if any(signs is not None for signs in e["regions"].values())]
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="cohort sizes, comma-separated")
+    parser.add_argument("--engines", default=",".join(_ENGINES), help=f"of {', '.join(_ENGINES)}")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=AS_OF)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    return parser.parse_args(argv)
 
 
-def _course_of(record: dict[str, Any], rng: random.Random, as_of: dt.date) -> _Course:
-    """A course for drawing examinations that involves regions in the order the ratings show."""
-    onset = dt.date.fromisoformat(record["symptom_onset"]["date"])
-    group = _ONSET_GROUP[record["symptom_onset"]["site"]]
-    starts = {name: rng.uniform(2, 20) for name in _ITEMS}
-    starts[group] = 0.0
-    return _Course(rng=rng, onset=onset, as_of=as_of, rate=1.0, onset_group=group,
-                   group_start=starts)  # fmt: skip
-
-
-def _screens(
-    cognition: dict[str, Any], visits: list[dt.date], rng: random.Random
-) -> list[dict[str, Any]]:
-    screens = [{"date": str(visits[0]), **{k: v for k, v in cognition.items() if k != "date"}}]
-    if len(visits) > 4 and rng.random() < 0.5:
-        repeat = {**screens[0], "date": str(visits[4])}
-        repeat["ecas_total"] = max(0, screens[0]["ecas_total"] - rng.randint(0, 12))
-        screens.append(repeat)
-    return screens
-
-
-def _intervention_events(record: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for kind, intervention in record.get("interventions", {}).items():
-        if intervention.get("declined"):
-            day = record["alsfrs_r"][-1]["date"]
-            events += [
-                {"kind": kind, "event": "offered", "date": day},
-                {"kind": kind, "event": "declined", "date": day},
-            ]
-            continue
-        since = dt.date.fromisoformat(intervention["since"])
-        offered = str(since - _days(rng.uniform(7, 45)))
-        events.append({"kind": kind, "event": "offered", "date": offered})
-        started: dict[str, Any] = {"kind": kind, "event": "started", "date": str(since)}
-        if intervention.get("hours_per_day") is not None:
-            started["hours_per_day"] = intervention["hours_per_day"]
-        events.append(started)
-    return events
-
-
-def _care_events(
-    care: dict[str, bool], visits: list[dt.date], rng: random.Random
-) -> list[dict[str, Any]]:
-    return [
-        {"kind": kind, "date": str(rng.choice(visits))}
-        for kind, recorded in care.items()
-        if recorded
-    ]
-
-
-def _stopped_sometimes(
-    medications: list[dict[str, Any]], rng: random.Random
-) -> list[dict[str, Any]]:
-    stopped = []
-    for medication in medications:
-        if "until" in medication:
-            reason = rng.choice(("adverse_effect", "patient_choice", "ineffective"))
-            medication = {**medication, "stop_reason": reason}
-        stopped.append(medication)
-    return stopped
-
-
-def cohort_records_v2(
-    count: int, *, seed: int = SEED, as_of: dt.date = AS_OF
-) -> list[dict[str, Any]]:
-    """The first ``count`` patients of the cohort, as records v2."""
-    return [patient_record_v2(index, seed=seed, as_of=as_of) for index in range(count)]
-
-
-def main(argv: list[str]) -> None:
-    """``python bench/cohort.py N``: N records v2 as JSON Lines on standard output."""
-    count = int(argv[1]) if len(argv) > 1 else 100
-    for record in cohort_records_v2(count):
-        sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    engines = [name.strip() for name in args.engines.split(",")]
+    unknown = [name for name in engines if name not in _ENGINES]
+    if unknown:
+        raise SystemExit(f"unknown engines {unknown}: choose from {list(_ENGINES)}")
+    print(f"alscare cohort benchmark, as of {args.as_of}, {os.cpu_count()} CPUs")
+    timings: list[Timing] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        small = _cohort(folder, _STARTUP_RECORDS, args.seed, args.as_of)
+        startup = {name: _run(name, small, folder / "out", args.as_of)[0] for name in engines}
+        for size in (int(text) for text in args.sizes.split(",")):
+            source = _cohort(folder, size, args.seed, args.as_of)
+            print(f"  {'engine':<16} {'records':>9} {'wall':>11} {'rate':>12} {'per core':>15}"
+                  f" {'peak':>11}")  # fmt: skip
+            for name in engines:
+                seconds, peak = _run(name, source, folder / "out", args.as_of)
+                timing = Timing(name, size, seconds, _ENGINES[name][2], peak, startup[name])
+                timings.append(timing)
+                _line(timing)
+            source.unlink()
+    _projection(timings)
+    if args.json:
+        figures = [{**timing.__dict__, "per_core": timing.per_core} for timing in timings]
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    raise SystemExit(main())

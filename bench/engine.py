@@ -5,7 +5,7 @@
     .venv/bin/python bench/engine.py --baseline 0f5e9ef     # and release 1's engine, same run
     .venv/bin/python bench/engine.py --skip-cli --version 1
 
-It generates the synthetic cohort of bench/cohort.py (longitudinal records v2 by default, v1
+It generates the synthetic cohort of alscare.cohort.synth (longitudinal records v2 by default, v1
 with ``--version 1``), pins the process to one CPU (where the OS allows it), and times, over the
 same records:
 
@@ -44,12 +44,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from alscare import assess, load_knowledge, parse_record_json
+from alscare.cohort.synth import AS_OF, SEED, cohort_records, cohort_records_v2
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: make ``bench.cohort`` importable
-
-from bench.cohort import AS_OF, SEED, cohort_records, cohort_records_v2  # noqa: E402
-
-from alscare import assess, load_knowledge, parse_record_json  # noqa: E402
 
 TARGET_PER_SECOND = 2000
 WARM_UP = 50
@@ -57,7 +55,6 @@ WARM_UP = 50
 # Run by the baseline's own interpreter and sources: time its engine on the JSON Lines given.
 _BASELINE_TIMER = """
 import datetime as dt, gc, sys, time
-from alscare import assess, load_knowledge, parse_record_json
 kb = load_knowledge()
 records = [parse_record_json(line) for line in open(sys.argv[1], encoding="utf-8")]
 as_of = dt.date.fromisoformat(sys.argv[2])

@@ -14,11 +14,7 @@ import sys
 from pathlib import Path
 
 from alscare import KnowledgeBase, assess, load_knowledge, parse_record
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # bench/ is not a package of the project
-
-from bench.cohort import AS_OF, cohort_records_v2  # noqa: E402
+from alscare.cohort.synth import AS_OF, cohort_records_v2
 
 DIGEST_FILE = Path(__file__).with_name("engine_digest.json")
 RECORDS = 400

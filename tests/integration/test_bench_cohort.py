@@ -1,4 +1,4 @@
-"""The benchmark cohort (bench/cohort.py) is made of valid, deterministic, varied records: the
+"""The benchmark cohort (alscare.cohort.synth) is made of valid, deterministic, varied records: the
 longitudinal v2 records the benchmarks time, and the v1 records of the upgrade path."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from bench.cohort import (
+from alscare import parse_record
+from alscare.cohort.synth import (
     AS_OF,
     JURISDICTIONS,
     cohort_records,
@@ -15,8 +16,6 @@ from bench.cohort import (
     patient_record,
     patient_record_v2,
 )
-
-from alscare import parse_record
 
 COHORT = cohort_records(300)
 COHORT_V2 = cohort_records_v2(300)

@@ -15,4 +15,4 @@ app = typer.Typer(
 )
 
 # Command modules register themselves on ``app`` when imported.
-from alscare.cli import fhir, records, report, server, topic  # noqa: E402,F401
+from alscare.cli import cohort, fhir, records, report, server, topic  # noqa: E402,F401

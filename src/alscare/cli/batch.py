@@ -1,10 +1,11 @@
 """``assess --jsonl``: one record per line in, one result per line out, on one or more processes.
 
 Each non-blank line is read, assessed and serialised by :meth:`LineJob.result`, in this process
-(one job) or in a pool of worker processes. Either way the results come back in input order and
-only this process writes them, so the output bytes and the stderr lines are the same whatever
-the number of workers. Lines go to the workers in batches, one batch in flight while the one
-before is written, so memory stays bounded however long the file is.
+(one job) or in a pool of worker processes (:func:`results_in_order`, which any :class:`Job`
+uses: the cohort run too). Either way the results come back in input order and only this
+process writes them, so the output bytes and the stderr lines are the same whatever the number
+of workers. Tasks go to the workers in batches, one batch in flight while the one before is
+written, so memory stays bounded however long the input is.
 """
 
 from __future__ import annotations
@@ -20,12 +21,30 @@ from itertools import islice
 from multiprocessing.context import BaseContext
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from alscare.cli.inputs import Fault, assessed, read_record, unchanged
 from alscare.knowledge import KnowledgeBase, default_knowledge
 from alscare.schemas.assessment import Assessment
 
-__all__ = ["LineJob", "LineResult", "line_results", "numbered_lines", "usable_cores"]
+__all__ = [
+    "Job",
+    "LineJob",
+    "LineResult",
+    "numbered_lines",
+    "results_in_order",
+    "usable_cores",
+]
+
+TaskT = TypeVar("TaskT", contravariant=True)
+ResultT = TypeVar("ResultT", covariant=True)
+
+
+class Job(Protocol[TaskT, ResultT]):
+    """What a worker does with one task; pickled once per worker, so it holds only plain data."""
+
+    def result(self, kb: KnowledgeBase, task: TaskT) -> ResultT: ...
+
 
 # Lines per worker in one batch, and per task sent to a worker: a task of a few dozen records
 # amortises the pickling of a task, and a batch of a few hundred keeps every worker busy while
@@ -52,7 +71,8 @@ class LineJob:
     as_of: dt.date
     text: bool
 
-    def result(self, kb: KnowledgeBase, number: int, raw: bytes) -> LineResult:
+    def result(self, kb: KnowledgeBase, task: tuple[int, bytes]) -> LineResult:
+        number, raw = task
         label = f"{self.path}:{number}"
         read = read_record(raw, label)
         if read.record is None:
@@ -86,20 +106,24 @@ def _non_blank(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     return ((number, raw) for number, raw in enumerate(lines, start=1) if raw.strip())
 
 
-def line_results(
-    job: LineJob, lines: Iterator[tuple[int, bytes]], kb: KnowledgeBase, workers: int
-) -> Generator[LineResult, None, None]:
-    """The result of every line, in input order, computed on ``workers`` processes.
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def results_in_order(
+    job: Job[T, R], tasks: Iterator[T], kb: KnowledgeBase, workers: int
+) -> Generator[R, None, None]:
+    """The result of every task, in input order, computed on ``workers`` processes.
 
     Close the iterator (``contextlib.closing``) when stopping early: that ends the workers.
     """
     if workers == 1:
-        for number, raw in lines:
-            yield job.result(kb, number, raw)
+        for task in tasks:
+            yield job.result(kb, task)
         return
     with _context().Pool(workers, initializer=_start_worker, initargs=(job,)) as pool:
-        pending: AsyncResult[list[LineResult]] | None = None
-        while batch := list(islice(lines, workers * _BATCH_PER_WORKER)):
+        pending: AsyncResult[list[R]] | None = None
+        while batch := list(islice(tasks, workers * _BATCH_PER_WORKER)):
             submitted = pool.map_async(_worker_result, batch, chunksize=_LINES_PER_TASK)
             if pending is not None:
                 yield from pending.get()
@@ -120,10 +144,10 @@ def _context() -> BaseContext:
 # The job and knowledge base of a worker process, set once when the worker starts: the pool
 # calls a plain function per task, so they cannot travel as arguments without being pickled
 # each time (and the knowledge base, holding compiled rules, cannot be pickled at all).
-_worker: tuple[LineJob, KnowledgeBase] | None = None
+_worker: tuple[Job[Any, Any], KnowledgeBase] | None = None
 
 
-def _start_worker(job: LineJob) -> None:
+def _start_worker(job: Job[Any, Any]) -> None:
     global _worker
     # Ctrl-C reaches the whole process group; the parent alone answers it (and ends the pool),
     # so that the workers do not each print a traceback.
@@ -131,7 +155,7 @@ def _start_worker(job: LineJob) -> None:
     _worker = (job, default_knowledge())
 
 
-def _worker_result(task: tuple[int, bytes]) -> LineResult:
+def _worker_result(task: Any) -> Any:
     assert _worker is not None, "the pool starts every worker with _start_worker"
     job, kb = _worker
-    return job.result(kb, *task)
+    return job.result(kb, task)

@@ -31,6 +31,7 @@ __all__ = [
     "Fault",
     "Outcome",
     "Read",
+    "applied",
     "assessed",
     "declared_schema",
     "read_bytes",
@@ -113,15 +114,23 @@ def assessed(
     label: str,
     finish: Callable[[Assessment], T],
 ) -> T | Fault:
-    """``finish`` (a serialiser, say) applied to the assessment of a record; a fault when
-    ``as_of`` is not an assessment date of the patient (before their first date, or after
+    """``finish`` (a serialiser, say) applied to the assessment of a record, or the fault of
+    :func:`applied`."""
+    return applied(record, as_of, label, lambda kept: finish(assess(kept, as_of=as_of, kb=kb)))
+
+
+def applied(
+    record: PatientRecord, as_of: dt.date, label: str, work: Callable[[PatientRecord], T]
+) -> T | Fault:
+    """``work`` (the engine and what follows it) applied to a record; a fault when ``as_of`` is
+    not an assessment date of the patient (before their first date, or after
     :data:`~alscare.assessment_dates.FAR_LIMIT`: the command line reads no clock), or an
-    internal-error fault naming the exception either step raised."""
+    internal-error fault naming the exception ``work`` raised."""
     problem = as_of_problem(record, as_of, latest=FAR_LIMIT)
     if problem is not None:
         return Fault(label, f"--as-of: {problem.reason}")
     try:
-        return finish(assess(record, as_of=as_of, kb=kb))
+        return work(record)
     except Exception as error:  # the adapter's top level: a bug in one record, report, go on
         return Fault(label, f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR)
 

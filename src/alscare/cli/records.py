@@ -42,7 +42,13 @@ import typer
 from rich.console import Console
 
 from alscare.cli.app import app
-from alscare.cli.batch import LineJob, LineResult, line_results, numbered_lines, usable_cores
+from alscare.cli.batch import (
+    LineJob,
+    LineResult,
+    numbered_lines,
+    results_in_order,
+    usable_cores,
+)
 from alscare.cli.dates import parse_as_of
 from alscare.cli.inputs import (
     Fault,
@@ -259,7 +265,7 @@ def _assess_files(paths: list[str], as_of: dt.date, printer: _Printer) -> None:
 
 def _assess_jsonl(path: str, as_of: dt.date, printer: _Printer, workers: int) -> None:
     job = LineJob(path, as_of, text=printer.output is OutputFormat.TEXT)
-    results = line_results(job, numbered_lines(path), printer.kb, workers)
+    results = results_in_order(job, numbered_lines(path), printer.kb, workers)
     try:
         with contextlib.closing(results):  # on a closed pipe too: that ends the workers
             for result in results:

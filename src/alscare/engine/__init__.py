@@ -28,12 +28,12 @@ from alscare.engine.record_facts import RECORD_FACTS
 from alscare.engine.regions import course, regions
 from alscare.engine.scores import derived_scores
 from alscare.engine.staging import staging
-from alscare.engine.state import patient_state
+from alscare.engine.state import PatientState, patient_state
 from alscare.knowledge import KnowledgeBase
-from alscare.schemas.assessment import Assessment
+from alscare.schemas.assessment import Assessment, Staging
 from alscare.schemas.patient import PatientRecord
 
-__all__ = ["FACT_FUNCTIONS", "assess", "patient_facts"]
+__all__ = ["FACT_FUNCTIONS", "assess", "assessed_state", "patient_facts", "staging_on"]
 
 #: The function of every fact of the catalogue (a test checks none is missing).
 FACT_FUNCTIONS = RECORD_FACTS.merged(DERIVED_FACTS)
@@ -46,14 +46,19 @@ def patient_facts(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -
 
 def assess(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Assessment:
     """Assess one patient record on one date against one knowledge base."""
+    return assessed_state(record, as_of=as_of, kb=kb)[0]
+
+
+def assessed_state(
+    record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase
+) -> tuple[Assessment, PatientState]:
+    """The assessment and the patient state it was made from (for an adapter that reports what
+    the assessment does not carry, such as a registry's follow-up time)."""
     facts = patient_facts(record, as_of=as_of, kb=kb)
+    staged = _stages(facts)
     stages = facts.stages
-    stages["regions"] = involvement = regions(facts)
-    stages["differentials"] = differential = differentials(facts)
-    stages["criteria"] = met = criteria(facts, involvement, differential)
-    stages["scores"] = derived = derived_scores(facts)
-    scores = derived.wire()
-    staged = staging(facts)
+    involvement, differential, met = stages["regions"], stages["differentials"], stages["criteria"]
+    scores = stages["scores"].wire()
     prognosis = {"encals": encals(facts, met["el_escorial"].get("category"))}
     data: dict[str, Any] = {
         "schema": "alscare.assessment/v1",
@@ -76,7 +81,29 @@ def assess(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Asses
         "ignored": facts.state.ignored,
     }
     data["missing"] = _missing(scores, staged, met, prognosis["encals"])
-    return Assessment.model_validate(data)
+    return Assessment.model_validate(data), facts.state
+
+
+def staging_on(record: PatientRecord, *, as_of: dt.date, kb: KnowledgeBase) -> Staging:
+    """The King's and MiToS stages alone, exactly as ``assess`` gives them on ``as_of`` (a
+    registry's stage at diagnosis). Staging reads only the regions and the scores, so the
+    differentials and criteria are not worked out; a staging rule that read them would raise
+    :class:`~alscare.engine.facts.StageNotReached`, never give another answer."""
+    facts = patient_facts(record, as_of=as_of, kb=kb)
+    facts.stages["regions"] = regions(facts)
+    facts.stages["scores"] = derived_scores(facts)
+    return Staging.model_validate(staging(facts))
+
+
+def _stages(facts: Facts) -> dict[str, Any]:
+    """The steps up to staging, each adding what it concludes to ``facts.stages``; the
+    staging itself is returned (wire data)."""
+    stages = facts.stages
+    stages["regions"] = involvement = regions(facts)
+    stages["differentials"] = differential = differentials(facts)
+    stages["criteria"] = criteria(facts, involvement, differential)
+    stages["scores"] = derived_scores(facts)
+    return staging(facts)
 
 
 def _missing(

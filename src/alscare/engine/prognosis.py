@@ -31,6 +31,7 @@ from alscare.engine.scores import alsfrs_r_total, progression_rate
 from alscare.engine.state import PatientState, months_between
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.scoring import EncalsBaseline, EncalsModel, EncalsPredictor
+from alscare.schemas.patient import InterventionRecord
 from alscare.schemas.vocabulary import (
     ElEscorialCategory,
     InterventionEvent,
@@ -41,7 +42,9 @@ from alscare.schemas.vocabulary import (
 __all__ = [
     "baseline_eta",
     "conditional_survival",
+    "Endpoint",
     "encals",
+    "endpoints_reached",
     "linear_predictor",
     "median_survival_months",
     "survival_probability",
@@ -272,20 +275,49 @@ def _shown(value: float | bool | None) -> float | bool | None:
     return round(value, 2) if isinstance(value, float) else value
 
 
-def _event_reached(state: PatientState) -> str | None:
-    """The model's event, when the record shows it on or before the assessment date."""
+class Endpoint(NamedTuple):
+    """A part of the model's composite endpoint the record shows: ``kind`` is ``death``,
+    ``tracheostomy`` or ``niv_over_23h``; ``date`` may have been supplied by the v1 upgrade."""
+
+    kind: str
+    date: dt.date | None
+    inferred: bool = False
+
+
+def endpoints_reached(state: PatientState) -> tuple[Endpoint, ...]:
+    """Each part of the model's event the record shows on or before the assessment date, once
+    (its first occurrence), in this order: death, tracheostomy, NIV over 23 hours a day."""
+    reached: list[Endpoint] = []
     if state.death_date is not None:
-        return f"died on {state.death_date}"
+        reached.append(Endpoint("death", state.death_date))
     events = state.interventions or {}
-    for event in events.get(InterventionKind.TRACHEOSTOMY, ()):
-        if event.event == InterventionEvent.STARTED:
-            return f"tracheostomy{on(event.date, event.date_inferred)}"
-    for event in events.get(InterventionKind.NIV, ()):
-        hours = event.hours_per_day or 0
-        if event.event == InterventionEvent.STARTED and hours > _EVENT_NIV_HOURS:
-            started = on(event.date, event.date_inferred, "from")
-            return f"NIV over {_EVENT_NIV_HOURS} hours a day{started}"
-    return None
+    for kind, parts in (
+        ("tracheostomy", events.get(InterventionKind.TRACHEOSTOMY, ())),
+        ("niv_over_23h", events.get(InterventionKind.NIV, ())),
+    ):
+        started = next((event for event in parts if _endpoint_start(kind, event)), None)
+        if started is not None:
+            reached.append(Endpoint(kind, started.date, started.date_inferred))
+    return tuple(reached)
+
+
+def _endpoint_start(kind: str, event: InterventionRecord) -> bool:
+    if event.event != InterventionEvent.STARTED:
+        return False
+    return kind == "tracheostomy" or (event.hours_per_day or 0) > _EVENT_NIV_HOURS
+
+
+def _event_reached(state: PatientState) -> str | None:
+    """The model's event in words, when the record shows it on or before the assessment date."""
+    reached = endpoints_reached(state)
+    if not reached:
+        return None
+    first = reached[0]
+    if first.kind == "death":
+        return f"died on {first.date}"
+    if first.kind == "tracheostomy":
+        return f"tracheostomy{on(first.date, first.inferred)}"
+    return f"NIV over {_EVENT_NIV_HOURS} hours a day{on(first.date, first.inferred, 'from')}"
 
 
 def conditional_survival(

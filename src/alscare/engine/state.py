@@ -154,6 +154,11 @@ class PatientState:
     medications: tuple[Medication, ...]
     interventions: dict[InterventionKind, tuple[InterventionRecord, ...]] | None
     care: dict[CareKind, CareEvent]
+    #: The earliest and latest dates of the dated entries kept (None for a record without
+    #: any): when the record first and last shows the patient, where a registry's follow-up
+    #: starts and is censored.
+    followed_from: dt.date | None
+    followed_until: dt.date | None
 
     @property
     def rating(self) -> AlsfrsRating | None:
@@ -247,6 +252,8 @@ def patient_state(record: PatientRecord, as_of: dt.date) -> PatientState:
         medications=medications,
         interventions=interventions,
         care=care,
+        followed_from=None if cut.earliest == dt.date.max else cut.earliest,
+        followed_until=None if cut.latest == dt.date.min else cut.latest,
     )
 
 
@@ -274,6 +281,10 @@ class _Cut:
     def __init__(self, as_of: dt.date) -> None:
         self.as_of = as_of
         self.ignored: list[str] = []
+        # The earliest and latest dates of the series kept: how long the record follows the
+        # patient (the onset, diagnosis and death dates are not visits).
+        self.earliest = dt.date.max
+        self.latest = dt.date.min
 
     def date(self, when: dt.date | None, label: str) -> dt.date | None:
         if when is not None and when > self.as_of:
@@ -296,6 +307,10 @@ class _Cut:
             kept = list(items)
         else:
             kept, dates = self._before(items, dates, label)
+        dated = [date for date in dates if date != dt.date.min]  # undated v1 entries
+        if dated:
+            self.earliest = min(self.earliest, min(dated))
+            self.latest = max(self.latest, max(dated))
         if all(map(lt, dates, islice(dates, 1, None))):
             return tuple(kept)  # already in date order, no two on one day (the usual record)
         return _in_date_order(kept, dates, kind)

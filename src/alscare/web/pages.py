@@ -40,6 +40,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from alscare import __version__, clinic, limits, services
+from alscare.cohort.trials import fitting_trials
 from alscare.engine import patient_facts
 from alscare.errors import NotFoundError, RecordError
 from alscare.knowledge import KnowledgeBase
@@ -546,10 +547,12 @@ def patient_page(
         assessment = services.assess_patient(
             database, actor, patient_id, as_of=day, kb=kb, revision=asked
         )
-    cited = assessment.cited_sources()
+    trials = fitting_trials(record, assessment, kb=kb)
+    cited = dict.fromkeys((*assessment.cited_sources(), *(s for t in trials for s in t.sources)))
     context = {
         "record": record,
         "assessment": assessment,
+        "trials": trials,
         "as_of": day,
         "today": services.today(),
         "age": age_text(record, day),
