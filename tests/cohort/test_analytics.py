@@ -526,3 +526,11 @@ def test_kaplan_meier_falls_back_without_delayed_entry_and_says_so(kb: Knowledge
     assert overall["entry_adjusted"] is False
     assert "without delayed entry" in overall["entry_note"]
     assert _at(overall, 12)["survival"] == 0.75  # the plain estimate: 3 of 4 event-free
+
+
+def test_survival_fetched_by_pages_is_the_whole_frame() -> None:
+    with _query(_events(_SIX)) as query:
+        whole = fetch_survival(query)
+        for page in (1, 2, 3, 4, 6, 7):  # pages that divide six exactly, and some that do not
+            pd.testing.assert_frame_equal(fetch_survival(query, page=page), whole)
+    assert whole["input_index"].tolist() == list(range(6))

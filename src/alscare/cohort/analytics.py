@@ -149,6 +149,8 @@ SURVIVAL_COLUMNS: Final = (
     "encals_linear_predictor",
     *(f"encals_survival_{months}" for months in CALIBRATION_MONTHS),
 )
+#: Rows of the survival query fetched at once.
+SURVIVAL_PAGE: Final = 50_000
 SURVIVAL_QUERY: Final = f"SELECT {', '.join(SURVIVAL_COLUMNS)} FROM {VIEW} ORDER BY input_index"
 _FLOATS: Final = ("entry_months", "survival_months", "encals_linear_predictor") + tuple(
     f"encals_survival_{months}" for months in CALIBRATION_MONTHS
@@ -355,9 +357,16 @@ def _typed(column: str, values: list[Any]) -> pd.Series:
     return pd.Series([None if _missing(value) else str(value) for value in values], dtype=object)
 
 
-def fetch_survival(query: Query) -> pd.DataFrame:
-    """The survival frame of the view, with one query (:data:`SURVIVAL_QUERY`)."""
-    return survival_frame(query(SURVIVAL_QUERY))
+def fetch_survival(query: Query, *, page: int = SURVIVAL_PAGE) -> pd.DataFrame:
+    """The survival frame of the view (:data:`SURVIVAL_QUERY`), fetched a page at a time: the
+    frame of a million patients is some 90 MB, the same rows as Python dicts ten times that."""
+    pages = [survival_frame(query(f"{SURVIVAL_QUERY} LIMIT {page}"))]
+    while len(pages[-1]) == page:
+        rows = query(f"{SURVIVAL_QUERY} LIMIT {page} OFFSET {len(pages) * page}")
+        if not rows:
+            break
+        pages.append(survival_frame(rows))
+    return pages[0] if len(pages) == 1 else pd.concat(pages, ignore_index=True)
 
 
 # --- Kaplan-Meier ---------------------------------------------------------------------------
