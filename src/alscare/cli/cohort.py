@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -42,7 +42,7 @@ from rich.text import Text
 from alscare.cli.app import app
 from alscare.cli.batch import usable_cores
 from alscare.cli.dates import parse_as_of
-from alscare.cli.inputs import INVALID_INPUT, Fault, Outcome, assessed, read_record
+from alscare.cli.inputs import INVALID_INPUT, Fault, Outcome, assessed
 from alscare.cli.outputs import knowledge
 from alscare.cohort.inputs import InputError, SourceItem, record_count, source_items
 from alscare.cohort.synth import AS_OF, SEED, synthetic_cohort, write_jsonl
@@ -99,7 +99,7 @@ def run(
     chosen = _engine(engine, kb, _jobs(jobs), master)
     outcome = Outcome()
     try:
-        with _progress(record_count(inputs)) as advance:
+        with _progress(lambda: record_count(inputs)) as advance:
 
             def reported(result: RowResult) -> None:
                 outcome.report(result.faults)
@@ -149,9 +149,11 @@ class _RateColumn(ProgressColumn):
 
 
 @contextmanager
-def _progress(total: int | None) -> Iterator[Callable[[], None]]:
+def _progress(total: Callable[[], int | None]) -> Iterator[Callable[[], None]]:
     """A progress bar on stderr (records done, records per second, time to go) when stderr is a
-    terminal; nothing otherwise, so logs and pipes get only the reported lines."""
+    terminal; nothing otherwise, so logs and pipes get only the reported lines (and the inputs
+    are not read an extra time to count them)."""
+    shown = sys.stderr.isatty()
     bar = Progress(
         TextColumn("assessing"),
         BarColumn(),
@@ -160,9 +162,9 @@ def _progress(total: int | None) -> Iterator[Callable[[], None]]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
-        disable=not sys.stderr.isatty(),
+        disable=not shown,
     )
-    task = bar.add_task("assess", total=total)
+    task = bar.add_task("assess", total=total() if shown else None)
     with bar:
         yield lambda: bar.advance(task)
 
@@ -214,8 +216,8 @@ def screen(
     try:
         for item in source_items(inputs):
             done = _screened(item, chosen, date, kb)
-            if isinstance(done, Fault):
-                outcome.report([done])
+            if isinstance(done, tuple):
+                outcome.report(done)
                 continue
             statuses[done.status.value] += 1
             typer.echo(done.to_json_line() if output is ScreenFormat.JSONL else _text(done))
@@ -230,19 +232,20 @@ def screen(
 _STATUS_ORDER = ("eligible", "unknown", "not_eligible")
 
 
-def _screened(item: SourceItem, trial: Trial, as_of: dt.date, kb: KnowledgeBase) -> Any:
-    """The screening of one record, or the fault that keeps it out."""
+def _screened(
+    item: SourceItem, trial: Trial, as_of: dt.date, kb: KnowledgeBase
+) -> Screening | tuple[Fault, ...]:
+    """The screening of one record, or the faults that keep it out."""
+    from alscare.cohort.run import item_record
     from alscare.cohort.trials import screen as screened
 
-    if item.data is None:
-        return Fault(item.ref, "; ".join(item.notes) or "no record could be made of it")
-    read = read_record(item.data, item.ref)
-    if read.record is None:
-        return read.faults[0]
-    record = read.record
-    return assessed(
+    record = item_record(item)
+    if isinstance(record, tuple):
+        return record
+    done = assessed(
         record, as_of, kb, item.ref, lambda assessment: screened(record, assessment, trial, kb=kb)
     )
+    return (done,) if isinstance(done, Fault) else done
 
 
 def _text(screening: Screening) -> str:

@@ -40,6 +40,7 @@ from lifelines.exceptions import StatError
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import concordance_index, median_survival_times
 
+from alscare.cohort.rows import SURVIVAL_HORIZONS
 from alscare.knowledge import KnowledgeBase
 from alscare.knowledge.scoring import ProgressionBands
 from alscare.schemas.vocabulary import (
@@ -80,7 +81,7 @@ P_VALUE_DIGITS: Final = 4
 #: Months from onset at which survival, its band and the numbers at risk are given.
 TIMES_MONTHS: Final = (0, 12, 24, 36, 48, 60)
 #: Months at which ENCALS predictions are compared with the observed survival.
-CALIBRATION_MONTHS: Final = (12, 24, 36)
+CALIBRATION_MONTHS: Final = SURVIVAL_HORIZONS  # the predicted survival columns of the row
 ENCALS_GROUPS: Final = 5
 # Display bins of the histograms, in points/month: equal widths of 0.25 chosen for reading, not
 # clinical thresholds (those are the bands, from the knowledge base), with one open bin below

@@ -22,11 +22,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, ClassVar, Final
 
 import matplotlib as mpl
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -41,6 +39,7 @@ from alscare.presentation import (
     stage,
     wording,
 )
+from alscare.report.templates import document_environment
 
 __all__ = ["render_report"]
 
@@ -706,19 +705,7 @@ def _sections(summary: Mapping[str, Any]) -> tuple[Section, ...]:
     )
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("alscare.cohort", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def render_report(summary: Mapping[str, Any], *, title: str) -> str:
     """The report of a cohort summary as a self-contained HTML page (no script, no link)."""
-    template = _environment().get_template("report.html.j2")
+    template = document_environment("alscare.cohort").get_template("report.html.j2")
     return template.render(title=title, sections=_sections(summary))

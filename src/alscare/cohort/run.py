@@ -23,15 +23,16 @@ import os
 import shutil
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from alscare.cli.inputs import Fault, applied, read_record
 from alscare.cohort.inputs import SourceItem
-from alscare.cohort.rows import ROW_SCHEMA, patient_row
+from alscare.cohort.rows import ROW_SCHEMA, patient_row, rows_table
 from alscare.errors import AlscareError
 from alscare.knowledge import KnowledgeBase
+from alscare.schemas.patient import PatientRecord
 
 __all__ = [
     "ASSESSMENTS",
@@ -44,6 +45,7 @@ __all__ = [
     "RowJob",
     "RowResult",
     "RunCounts",
+    "item_record",
     "run_cohort",
 ]
 
@@ -85,17 +87,23 @@ class RowJob:
         return row_result(task, self.as_of, kb)
 
 
-def row_result(item: SourceItem, as_of: dt.date, kb: KnowledgeBase) -> RowResult:
-    """Read, check and assess one record into its row."""
+def item_record(item: SourceItem) -> PatientRecord | tuple[Fault, ...]:
+    """The record of an input item, or the faults that keep it from being one."""
     if item.data is None:
         reason = "; ".join(item.notes) or "no record could be made of it"
-        return RowResult(item.index, item.ref, None, (Fault(item.ref, reason),), item.notes)
+        return (Fault(item.ref, reason),)
     read = read_record(item.data, item.ref)
-    if read.record is None:
-        return RowResult(item.index, item.ref, None, read.faults, item.notes)
+    return read.faults if read.record is None else read.record
+
+
+def row_result(item: SourceItem, as_of: dt.date, kb: KnowledgeBase) -> RowResult:
+    """Read, check and assess one record into its row."""
+    found = item_record(item)
+    if isinstance(found, tuple):
+        return RowResult(item.index, item.ref, None, found, item.notes)
     index = item.index
     done = applied(
-        read.record, as_of, item.ref, lambda record: patient_row(record, index, as_of=as_of, kb=kb)
+        found, as_of, item.ref, lambda record: patient_row(record, index, as_of=as_of, kb=kb)
     )
     if isinstance(done, Fault):
         return RowResult(index, item.ref, None, (done,), item.notes)
@@ -127,7 +135,6 @@ class RunCounts:
     assessed: int = 0
     bad: int = 0
     with_notes: int = 0
-    faults: list[Fault] = field(default_factory=list)
 
     def wire(self) -> dict[str, int]:
         return {
@@ -169,7 +176,6 @@ def _write_rows(
     folder: Path,
     on_result: Callable[[RowResult], None],
 ) -> RunCounts:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     counts = RunCounts()
@@ -186,9 +192,9 @@ def _write_rows(
             if result.row is not None:
                 pending.append(result.row)
             if len(pending) == _ROW_GROUP:
-                writer.write_table(pa.Table.from_pylist(pending, schema=ROW_SCHEMA))
+                writer.write_table(rows_table(pending))
                 pending.clear()
-        writer.write_table(pa.Table.from_pylist(pending, schema=ROW_SCHEMA))
+        writer.write_table(rows_table(pending))
     return counts
 
 
@@ -201,7 +207,6 @@ def _count(counts: RunCounts, result: RowResult) -> None:
     counts.read += 1
     if result.row is None:
         counts.bad += 1
-        counts.faults.extend(result.faults)
     else:
         counts.assessed += 1
     if result.notes:

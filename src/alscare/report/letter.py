@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 import alscare
@@ -64,6 +63,7 @@ from alscare.presentation import (
     wording,
     yes_no,
 )
+from alscare.report.templates import document_environment
 from alscare.schemas.assessment import (
     Assessment,
     AwajiResult,
@@ -628,23 +628,11 @@ def letter(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> 
 
 
 @cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("alscare.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-@cache
 def _stylesheet() -> str:
     return (resources.files("alscare.report") / "templates" / "letter.css").read_text("utf-8")
 
 
 def render_html(record: PatientRecord, assessment: Assessment, kb: KnowledgeBase) -> str:
     """The letter as one self-contained HTML page (styles and charts inline, no scripts)."""
-    template = _environment().get_template("letter.html.j2")
+    template = document_environment("alscare.report").get_template("letter.html.j2")
     return template.render(letter=letter(record, assessment, kb), stylesheet=Markup(_stylesheet()))
