@@ -55,6 +55,7 @@ WARM_UP = 50
 # Run by the baseline's own interpreter and sources: time its engine on the JSON Lines given.
 _BASELINE_TIMER = """
 import datetime as dt, gc, sys, time
+from alscare import assess, load_knowledge, parse_record_json
 kb = load_knowledge()
 records = [parse_record_json(line) for line in open(sys.argv[1], encoding="utf-8")]
 as_of = dt.date.fromisoformat(sys.argv[2])
