@@ -72,7 +72,7 @@ def test_the_app_answers_audited_reads_while_a_long_import_runs(
     while process.poll() is None:
         before = _stored(live_server.database, "IMPB-0")
         statuses.append(clinician.get("/api/v1/patients/IMPB-SEEN").status_code)  # audited
-        midway += 0 < before and _stored(live_server.database, "IMPB-0") < LONG_IMPORT_RECORDS
+        midway += before > 0 and _stored(live_server.database, "IMPB-0") < LONG_IMPORT_RECORDS
     _, errors = process.communicate()
     assert process.returncode == 0, errors.decode()
     assert set(statuses) == {200}
